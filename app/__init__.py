@@ -1,0 +1,1 @@
+"""The web process: FastAPI routes that read the database and kick tasks."""

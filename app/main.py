@@ -1,0 +1,17 @@
+"""`uvicorn app.main:app`: the web process. Building the app opens nothing; the lifespan does."""
+
+from fastapi import FastAPI
+
+from app.lifespan import lifespan
+from app.routes import health, imports, reports
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="TaskIQ stack", lifespan=lifespan)
+    app.include_router(health.router)
+    app.include_router(imports.router)
+    app.include_router(reports.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""Code shared by the three processes: settings, per-process resources, database, domain."""

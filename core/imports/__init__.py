@@ -1,0 +1,1 @@
+"""The order-import domain: CSV parsing (pure) and the import run itself."""

@@ -1,0 +1,54 @@
+"""The one factory for a process's async resources.
+
+Every process (a web server, each worker child, the scheduler) calls `open_resources` from its
+own startup hook, on its own event loop. Nothing here runs at import time, so a forked or
+spawned process never inherits a pool bound to another loop.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from core.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+    )
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    engine = create_engine(settings)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        yield Resources(
+            settings=settings,
+            engine=engine,
+            sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+            redis=redis,
+        )
+    finally:
+        await redis.aclose()
+        await engine.dispose()

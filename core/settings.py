@@ -1,0 +1,62 @@
+"""Settings, read from the environment (and `.env`) once per process."""
+
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the stack; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/stack"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key, stream and channel of the stack starts with this, so several
+    # stacks (or test runs) can share one Redis server without seeing each other.
+    redis_prefix: str = "stack"
+
+    db_pool_size: Annotated[int, Field(ge=1)] = 10
+    db_max_overflow: Annotated[int, Field(ge=0)] = 5
+    db_pool_timeout: Annotated[float, Field(gt=0)] = 10.0
+
+    worker_processes: Annotated[int, Field(ge=1)] = 2
+    worker_concurrency: Annotated[int, Field(ge=1)] = 20
+
+    result_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
+    upload_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
+    upload_retention_hours: Annotated[float, Field(gt=0)] = 24.0
+    import_batch_size: Annotated[int, Field(ge=1)] = 1000
+    timezone: str = "UTC"
+    daily_report_cron: str = "5 0 * * *"
+
+    # How long worker and scheduler wait for the release step to bring the schema to head.
+    schema_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("DATABASE_URL must use the postgresql+asyncpg:// driver")
+        return value
+
+    def key(self, *parts: str) -> str:
+        """A Redis key inside this stack's namespace."""
+        return ":".join((self.redis_prefix, *parts))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Running the stack: the release step, embedded servers, `make up`."""

@@ -1,0 +1,1 @@
+"""The scheduler process: the `TaskiqScheduler` and its schedule sources."""

@@ -1,0 +1,1 @@
+"""The worker process: the broker, the worker runtime and the task modules."""

@@ -1,0 +1,9 @@
+"""Every task module, imported for its side effect of registering tasks on the broker.
+
+`taskiq worker tasks.broker:broker tasks.registry` and the scheduler load this one module, so a
+new task module is added here and nowhere else.
+"""
+
+from tasks import imports, reports
+
+__all__ = ["imports", "reports"]

@@ -1,0 +1,44 @@
+"""Scheduled maintenance: the daily report and the upload cleanup.
+
+Their schedules are labels, read by the scheduler process's `LabelScheduleSource`; the daily
+report's cron runs in the configured timezone.
+"""
+
+from datetime import timedelta
+
+from taskiq import TaskiqDepends
+
+from core.reports import compute_daily_report, purge_old_uploads
+from core.settings import get_settings
+from tasks.broker import broker
+from tasks.deps import Session, StackSettings
+
+_settings = get_settings()
+
+
+@broker.task(
+    task_name="reports.daily",
+    schedule=[
+        {
+            "cron": _settings.daily_report_cron,
+            "cron_offset": _settings.timezone,
+            "schedule_id": "reports.daily",
+        }
+    ],
+)
+async def daily_report(
+    session: Session = TaskiqDepends(), settings: StackSettings = TaskiqDepends()
+) -> int:
+    return await compute_daily_report(session, timezone=settings.timezone)
+
+
+@broker.task(
+    task_name="imports.cleanup",
+    schedule=[{"cron": "*/30 * * * *", "schedule_id": "imports.cleanup"}],
+)
+async def cleanup_uploads(
+    session: Session = TaskiqDepends(), settings: StackSettings = TaskiqDepends()
+) -> int:
+    return await purge_old_uploads(
+        session, retention=timedelta(hours=settings.upload_retention_hours)
+    )

@@ -1,0 +1,31 @@
+"""The worker runtime: what each worker child builds at startup and closes at shutdown.
+
+`taskiq worker` forks its children before importing anything of ours, and each child runs these
+hooks on its own loop: one engine, one sessionmaker and one Redis client per child.
+"""
+
+import logging
+from contextlib import AsyncExitStack
+
+from taskiq import TaskiqState
+
+from core.db.schema import wait_for_schema
+from core.resources import open_resources
+from core.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+async def worker_startup(state: TaskiqState) -> None:
+    settings = get_settings()
+    await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
+    stack = AsyncExitStack()
+    state.resources = await stack.enter_async_context(open_resources(settings))
+    state.exit_stack = stack
+    logger.info("worker resources ready")
+
+
+async def worker_shutdown(state: TaskiqState) -> None:
+    stack: AsyncExitStack | None = getattr(state, "exit_stack", None)
+    if stack is not None:
+        await stack.aclose()
