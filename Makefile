@@ -1,0 +1,48 @@
+# One entry point for people and CI. Needs only python3 (>= 3.11) and pip: uv is installed
+# into .tools/ and every dependency, pinned by uv.lock, into .venv/.
+PYTHON ?= python3
+UV := .tools/bin/uv
+BIN := .venv/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install up release test check lint format bench bench-quick clean-stack
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==0.13.9
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: .venv/.synced
+
+# Servers (configured, local or embedded), the release step, then the three processes.
+up: install
+	exec $(BIN)/python -m deploy.up
+
+# Migrations and seed data alone, against DATABASE_URL (or the servers `make up` would use).
+release: install
+	$(BIN)/python -m deploy.up --release-only
+
+check: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+test: check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m bench.run $(ARGS)
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick $(ARGS)
+
+# Embedded servers' data (see docs/embedded-servers.md).
+clean-stack:
+	rm -rf .stack
