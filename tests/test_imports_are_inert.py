@@ -11,7 +11,11 @@ PROBE = textwrap.dedent(
     import asyncio, gc, json, sys
 
     connects = []
-    sys.addaudithook(lambda event, args: connects.append(repr(args)) if event == "socket.connect" else None)
+    def audit(event, args):
+        if event == "socket.connect":
+            connects.append(repr(args))
+
+    sys.addaudithook(audit)
 
     import app.main, tasks.registry, scheduler.main  # noqa: E401,F401
 

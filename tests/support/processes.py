@@ -4,6 +4,7 @@ Each process gets its own session (process group), so a stop reaches `taskiq wor
 too, and nothing outlives the test.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -71,22 +72,16 @@ class StackProcess:
         return {pid for pid in self.pids if psutil.pid_exists(pid) and not _is_zombie(pid)}
 
     def stop(self, *, sig: int = signal.SIGINT, grace: float = 30.0) -> None:
-        """Signal the whole group as a terminal's Ctrl-C would; SIGKILL what is left after `grace`."""
+        """Signal the group as Ctrl-C in a terminal does; SIGKILL what is left after `grace`."""
         self.remember_pids()
         if self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
         for pid in self.alive_pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.popen.wait(5)
 
 
