@@ -1,6 +1,7 @@
 """Settings, read from the environment (and `.env`) once per process."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,14 @@ class Settings(BaseSettings):
 
     # How long worker and scheduler wait for the release step to bring the schema to head.
     schema_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
+
+    # Where the image pipeline keeps downloaded originals and stored thumbnails; every worker
+    # must see the same directory (a shared volume, as S3 is for a Celery deployment).
+    media_dir: Path = Path("media")
+    # The image pipeline refuses downloads larger than this.
+    image_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
+    # Connect/read/write/pool timeout of the per-process HTTP client tasks use.
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
 
     @field_validator("timezone")
     @classmethod
