@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +27,8 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
+    # Outgoing HTTP (the image pipeline's downloads): one connection pool per process.
+    http: httpx.AsyncClient
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -42,13 +45,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = create_engine(settings)
     redis = Redis.from_url(settings.redis_url)
+    http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=True)
     try:
         yield Resources(
             settings=settings,
             engine=engine,
             sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
             redis=redis,
+            http=http,
         )
     finally:
+        await http.aclose()
         await redis.aclose()
         await engine.dispose()

@@ -9,6 +9,7 @@ The alias carries the dependency (taskiq reads `Annotated` metadata before the d
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import TaskiqDepends, TaskiqState
@@ -34,6 +35,10 @@ def get_redis(resources: Annotated[Resources, TaskiqDepends(get_resources)]) -> 
     return resources.redis
 
 
+def get_http(resources: Annotated[Resources, TaskiqDepends(get_resources)]) -> httpx.AsyncClient:
+    return resources.http
+
+
 def get_settings_dep(resources: Annotated[Resources, TaskiqDepends(get_resources)]) -> Settings:
     return resources.settings
 
@@ -41,3 +46,4 @@ def get_settings_dep(resources: Annotated[Resources, TaskiqDepends(get_resources
 Session = Annotated[AsyncSession, TaskiqDepends(get_session)]
 RedisClient = Annotated[Redis, TaskiqDepends(get_redis)]
 StackSettings = Annotated[Settings, TaskiqDepends(get_settings_dep)]
+HttpClient = Annotated[httpx.AsyncClient, TaskiqDepends(get_http)]
