@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     worker_processes: Annotated[int, Field(ge=1)] = 2
     worker_concurrency: Annotated[int, Field(ge=1)] = 20
 
+    # Delivery on the Redis stream (tasks/streams/, docs/delivery.md). A message whose worker
+    # stopped heartbeating for this long is handed to a live worker; running tasks heartbeat,
+    # so this bounds recovery after a crash, not task run time.
+    redelivery_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # How often an idle worker child looks for such orphaned messages.
+    reclaim_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # How often acknowledged entries are trimmed off the stream (never pending or undelivered ones).
+    stream_trim_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # A worker child stops fetching, drains and is respawned after this many tasks (0 = never)...
+    worker_max_tasks_per_child: Annotated[int, Field(ge=0)] = 0
+    # ...or once its resident memory passes this many MiB (0 = no limit).
+    worker_max_memory_mb: Annotated[int, Field(ge=0)] = 0
+
     result_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
     upload_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     upload_retention_hours: Annotated[float, Field(gt=0)] = 24.0
