@@ -131,15 +131,12 @@ async def _insert_orders(
         return []
     # A conflict with a row this import wrote before (a re-run) is success; one with another
     # import's row is a duplicate the user has to know about.
-    owners = dict(
-        (
-            await session.execute(
-                select(Order.order_id, Order.import_id).where(
-                    Order.order_id.in_([o.order_id for o in conflicts])
-                )
-            )
-        ).tuples()
+    owned_by = await session.execute(
+        select(Order.order_id, Order.import_id).where(
+            Order.order_id.in_([o.order_id for o in conflicts])
+        )
     )
+    owners = {order_id: owner for order_id, owner in owned_by.tuples()}
     return [
         Rejection(o.line, f"order_id {o.order_id!r} already imported by another import")
         for o in conflicts
