@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # ...or once its resident memory passes this many MiB (0 = no limit).
     worker_max_memory_mb: Annotated[int, Field(ge=0)] = 0
 
+    # Delayed delivery (retries, countdown/eta, rate limits; tasks/delayed.py): how long an idle
+    # worker child's poller sleeps between looks at the due set. A retry scheduled in the same
+    # child wakes it at once; one scheduled elsewhere can start up to this much late.
+    delayed_poll_seconds: Annotated[float, Field(gt=0, le=1)] = 0.25
+
     result_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
     upload_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     upload_retention_hours: Annotated[float, Field(gt=0)] = 24.0
