@@ -41,10 +41,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def create_redis(settings: Settings) -> Redis:
+    """A Redis client; its pool connects on first use, on the caller's loop."""
+    return Redis.from_url(settings.redis_url)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = create_engine(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = create_redis(settings)
     http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=True)
     try:
         yield Resources(
