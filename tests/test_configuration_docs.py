@@ -20,7 +20,7 @@ def test_every_setting_is_in_env_example_with_its_default() -> None:
     documented = set(honcho_parse(example()))
     assert documented - PROCESS_ONLY == names
     values = {k.lower(): v for k, v in honcho_parse(example()).items() if k not in PROCESS_ONLY}
-    assert Settings(_env_file=None, **values) == Settings(_env_file=None)  # type: ignore[call-arg]
+    assert Settings(_env_file=None, **values) == Settings(_env_file=None)
 
 
 def test_honcho_and_dotenv_read_env_example_alike() -> None:
