@@ -1,0 +1,128 @@
+"""Rewrite task calls where it is mechanical: `.delay()`/`.apply_async()` on a known task
+inside an `async def` become `await ....kiq()`, and `.get()` on such a result becomes
+`wait_result()`. Anywhere else the caller needs a decision, so it gets a TODO instead."""
+
+import ast
+from dataclasses import dataclass, field
+
+from migration_checker.fix.source import EditableSource
+
+__all__ = ["CallFixer", "NodeIndex"]
+
+_WRAPPED_PARENTS = (ast.Attribute, ast.Subscript, ast.Call, ast.BinOp, ast.UnaryOp, ast.Await)
+_APPLY_OPTIONS = frozenset({"args", "kwargs", "queue"})
+
+
+@dataclass(slots=True)
+class NodeIndex:
+    """Calls by position, with their parent and enclosing function, from one walk."""
+
+    calls: dict[tuple[int, int, str], ast.Call] = field(default_factory=dict)
+    parents: dict[int, ast.AST] = field(default_factory=dict)
+    functions: dict[int, ast.AST] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, tree: ast.Module) -> "NodeIndex":
+        index = cls()
+        stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
+        while stack:
+            node, function = stack.pop()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                # `a.delay().get()`: both calls start at one column, so the method is keyed too.
+                index.calls[(node.lineno, node.col_offset + 1, node.func.attr)] = node
+                if function is not None:
+                    index.functions[id(node)] = function
+            inner = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            for child in ast.iter_child_nodes(node):
+                index.parents[id(child)] = node
+                stack.append((child, inner))
+        return index
+
+
+@dataclass(slots=True)
+class CallFixer:
+    source: EditableSource
+    nodes: NodeIndex
+    task_names: frozenset[str]
+    # (function, variable) pairs now holding an AsyncTaskiqTask.
+    kicked: set[tuple[int, str]] = field(default_factory=set)
+
+    def _receiver_is_task(self, call: ast.Call) -> bool:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = func.value
+        name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+        return name in self.task_names
+
+    def _async_function(self, call: ast.Call) -> ast.AST | None:
+        function = self.nodes.functions.get(id(call))
+        return function if isinstance(function, ast.AsyncFunctionDef) else None
+
+    def kick(self, line: int, column: int) -> str | None:
+        """Rewrite a `.delay`/`.apply_async` call; the reason it was left alone otherwise."""
+        call = self.nodes.calls.get((line, column, "delay")) or self.nodes.calls.get(
+            (line, column, "apply_async")
+        )
+        if call is None or not isinstance(call.func, ast.Attribute):
+            return "not a task call"
+        function = self._async_function(call)
+        if not self._receiver_is_task(call):
+            return "receiver is not a task defined in this project"
+        if function is None:
+            return "caller is sync: make it async and await .kiq(), or keep a sync path"
+        receiver = self.source.segment(call.func.value)
+        if call.func.attr == "delay":
+            arguments = ", ".join(self.source.segment(a) for a in [*call.args, *call.keywords])
+            kicked = f"{receiver}.kiq({arguments})"
+        else:
+            built = self._apply_async(call, receiver)
+            if built is None:
+                return "apply_async options (countdown/eta/link/...) need a decision"
+            kicked = built
+        parent = self.nodes.parents.get(id(call))
+        text = f"await {kicked}"
+        self.source.replace_node(
+            call, f"({text})" if isinstance(parent, _WRAPPED_PARENTS) else text
+        )
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1:
+            target = parent.targets[0]
+            if isinstance(target, ast.Name):
+                self.kicked.add((id(function), target.id))
+        return None
+
+    def _apply_async(self, call: ast.Call, receiver: str) -> str | None:
+        keywords = {kw.arg: kw.value for kw in call.keywords}
+        if None in keywords or not _APPLY_OPTIONS.issuperset(keywords):
+            return None
+        positional = [*call.args]
+        args = keywords.get("args", positional[0] if positional else None)
+        kwargs = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
+        parts: list[str] = []
+        if isinstance(args, ast.Tuple | ast.List):
+            parts += [self.source.segment(e) for e in args.elts]
+        elif args is not None:
+            parts.append(f"*{self.source.segment(args)}")
+        if kwargs is not None:
+            parts.append(f"**{self.source.segment(kwargs)}")
+        kicker = receiver
+        if "queue" in keywords:
+            kicker += f".kicker().with_labels(queue_name={self.source.segment(keywords['queue'])})"
+        return f"{kicker}.kiq({', '.join(parts)})"
+
+    def result_get(self, line: int, column: int) -> str | None:
+        call = self.nodes.calls.get((line, column, "get"))
+        if call is None or not isinstance(call.func, ast.Attribute):
+            return "result API without a direct TaskIQ equivalent"
+        function = self._async_function(call)
+        receiver = call.func.value
+        if not isinstance(receiver, ast.Name):
+            return "get() on an expression: rewrite by hand"
+        if function is None or (id(function), receiver.id) not in self.kicked:
+            return "result of a call that was not rewritten"
+        if call.args or any(kw.arg != "timeout" for kw in call.keywords):
+            return "get() options other than timeout"
+        timeout = ", ".join(self.source.segment(kw) for kw in call.keywords)
+        replacement = f"(await {receiver.id}.wait_result({timeout})).raise_for_error().return_value"
+        self.source.replace_node(call, replacement)
+        return None
