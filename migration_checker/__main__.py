@@ -1,0 +1,5 @@
+import sys
+
+from migration_checker.cli import main
+
+sys.exit(main())
