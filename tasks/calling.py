@@ -1,0 +1,75 @@
+"""Celery's `apply_async(args, kwargs, task_id=, expires=, queue=, link=, link_error=)` on taskiq.
+
+    await apply_async(resize, ("a.png",), {"size": 64}, expires=30, link=sig(store))
+
+is `resize.kicker().with_task_id(...).with_labels(...).kiq("a.png", size=64)` with the labels
+below; `delay(*a, **kw)` is plain `task.kiq(*a, **kw)`. `countdown`/`eta` are not here: they
+need delayed delivery, which the broker does not have (see docs/patterns/results.md).
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
+
+from core.settings import Settings, get_settings
+from tasks.canvas.link import LINK, LINK_ERROR
+from tasks.canvas.signature import Signature
+from tasks.expiry import EXPIRES_AT, expires_at
+
+R = TypeVar("R")
+
+
+def kick_labels(
+    *,
+    now: datetime,
+    settings: Settings,
+    expires: float | timedelta | datetime | None = None,
+    queue: str | None = None,
+    link: Signature | None = None,
+    link_error: Signature | None = None,
+) -> dict[str, str | float]:
+    """The message labels that carry `apply_async`'s options."""
+    labels: dict[str, str | float] = {}
+    if expires is not None:
+        labels[EXPIRES_AT] = expires_at(expires, now)
+    if queue is not None:
+        # taskiq-redis XADDs to the `queue_name` label's stream; ours are namespaced like
+        # the default queue in tasks/broker.py.
+        labels["queue_name"] = settings.key("queue", queue)
+    if link is not None:
+        labels[LINK] = link.to_json()
+    if link_error is not None:
+        labels[LINK_ERROR] = link_error.to_json()
+    return labels
+
+
+async def apply_async(
+    task: AsyncTaskiqDecoratedTask[Any, R],
+    args: Sequence[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    *,
+    task_id: str | None = None,
+    expires: float | timedelta | datetime | None = None,
+    queue: str | None = None,
+    link: Signature | None = None,
+    link_error: Signature | None = None,
+    broker: AsyncBroker | None = None,
+    settings: Settings | None = None,
+) -> AsyncTaskiqTask[R]:
+    """Kick `task`; `broker`/`settings` default to this process's (tests pass their own)."""
+    labels = kick_labels(
+        now=datetime.now(UTC),
+        settings=settings or get_settings(),
+        expires=expires,
+        queue=queue,
+        link=link,
+        link_error=link_error,
+    )
+    kicker = task.kicker().with_labels(**labels)
+    if broker is not None:
+        kicker = kicker.with_broker(broker)
+    if task_id is not None:
+        kicker = kicker.with_task_id(task_id)
+    return await kicker.kiq(*args, **(kwargs or {}))

@@ -1,0 +1,36 @@
+"""Task state a result backend alone can't give: STARTED, and Celery's `ignore_result`.
+
+- STARTED: taskiq stores nothing until a task finishes, so `pre_execute` writes the progress key
+  (`<result key>__progress`, same TTL as results) with state STARTED. A task that then calls
+  `ProgressTracker.set_progress("PROGRESS", meta)` (Celery's `update_state`) overwrites it.
+- `ignore_result=True` label: a successful result is not stored (taskiq's `NoResultError`
+  semantics: the receiver skips `set_result` and `post_save`), and no STARTED marker is written,
+  so the task stays PENDING like Celery's. Failures are still stored: an error nobody can see
+  is an error lost (Celery's `task_store_errors_even_if_ignored=True`).
+"""
+
+from typing import Any
+
+from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
+from taskiq.depends.progress_tracker import TaskProgress, TaskState
+from taskiq.exceptions import NoResultError
+
+IGNORE_RESULT = "ignore_result"
+
+
+def label_flag(labels: dict[str, Any], name: str) -> bool:
+    """A boolean label; taskiq-pipelines re-sends every label as a string, hence the str form."""
+    return str(labels.get(name, False)).lower() == "true"
+
+
+class LifecycleMiddleware(TaskiqMiddleware):
+    async def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        if not label_flag(message.labels, IGNORE_RESULT):
+            await self.broker.result_backend.set_progress(
+                message.task_id, TaskProgress(state=TaskState.STARTED, meta=None)
+            )
+        return message
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        if label_flag(message.labels, IGNORE_RESULT) and not result.is_err:
+            result.error = NoResultError()

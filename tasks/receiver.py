@@ -1,0 +1,42 @@
+"""The worker's receiver: taskiq's, plus the checks that skip a message instead of running it.
+
+`taskiq worker ... --receiver tasks.receiver:StackReceiver` (the Procfile). A middleware can't
+skip a task (`pre_execute` can only rewrite the message, and an exception there leaves the message
+unacknowledged), so the check lives where taskiq lets us replace the run itself: `run_task`.
+The skipped run returns an error result, so everything after it is taskiq's usual path: post_execute
+and post_save middlewares (link_error, chord bookkeeping) see it, the result backend stores it
+under the task id, and the message is acknowledged.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from taskiq import TaskiqMessage, TaskiqResult
+from taskiq.acks import AckController
+from taskiq.receiver import Receiver
+
+from tasks.expiry import expiry_error
+
+logger = logging.getLogger(__name__)
+
+
+class StackReceiver(Receiver):
+    async def run_task(
+        self,
+        target: Callable[..., Any],
+        message: TaskiqMessage,
+        ack_controller: AckController | None = None,
+    ) -> TaskiqResult[Any]:
+        expired = expiry_error(message.labels, time.time())
+        if expired is None:
+            return await super().run_task(target, message, ack_controller)
+        logger.warning("Skipped task %s %s: %s", message.task_name, message.task_id, expired)
+        return TaskiqResult(
+            is_err=True,
+            return_value=None,
+            execution_time=0.0,
+            error=expired,
+            labels=message.labels,
+        )
