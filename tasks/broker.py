@@ -8,10 +8,13 @@ from typing import Any
 
 from taskiq import AsyncBroker, TaskiqEvents
 from taskiq.serializers import JSONSerializer
+from taskiq_pipelines import PipelineMiddleware
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
 from core.settings import Settings, get_settings
 from tasks import runtime
+from tasks.canvas.middleware import CanvasMiddleware
+from tasks.lifecycle import LifecycleMiddleware
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
@@ -31,6 +34,9 @@ def build_broker(settings: Settings) -> AsyncBroker:
         # One XREADGROUP takes at most what this child can run at once (taskiq-redis: 100).
         xread_count=settings.worker_concurrency,
     ).with_result_backend(results)
+    # chain (taskiq-pipelines), STARTED marker + ignore_result, link/link_error + chord:
+    # docs/patterns/results.md and docs/patterns/canvas.md.
+    broker.add_middlewares(PipelineMiddleware(), LifecycleMiddleware(), CanvasMiddleware())
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, runtime.worker_startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, runtime.worker_shutdown)
     return broker
