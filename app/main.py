@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.lifespan import lifespan
-from app.routes import health, imports, reports
+from app.routes import health, imports, reports, tasks
 
 
 def create_app() -> FastAPI:
@@ -11,6 +11,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(imports.router)
     app.include_router(reports.router)
+    app.include_router(tasks.router)
     return app
 
 
