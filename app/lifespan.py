@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core.db.pool_budget import enforce_budget
 from core.resources import open_resources
 from core.settings import get_settings
 from tasks.broker import broker
@@ -12,7 +13,9 @@ from tasks.broker import broker
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with open_resources(get_settings()) as resources:
+    settings = get_settings()
+    async with open_resources(settings) as resources:
+        await enforce_budget(resources.engine, settings)
         app.state.resources = resources
         await broker.startup()
         try:

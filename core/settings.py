@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[int, Field(ge=1)] = 10
     db_max_overflow: Annotated[int, Field(ge=0)] = 5
     db_pool_timeout: Annotated[float, Field(gt=0)] = 10.0
+    # The connection budget (core/db/pool_budget.py): web and worker refuse to start when
+    # (WEB_PROCESSES + WORKER_PROCESSES) x (pool + overflow) passes max_connections less this share.
+    web_processes: Annotated[int, Field(ge=1)] = 1
+    db_connection_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.1
 
     worker_processes: Annotated[int, Field(ge=1)] = 2
     worker_concurrency: Annotated[int, Field(ge=1)] = 20
@@ -51,6 +55,17 @@ class Settings(BaseSettings):
     import_batch_size: Annotated[int, Field(ge=1)] = 1000
     timezone: str = "UTC"
     daily_report_cron: str = "5 0 * * *"
+
+    # Scheduler (docs/scheduling.md). How often the tick loop checks whether runtime schedules
+    # changed: the bound on picking up a schedule added through /admin/schedules.
+    scheduler_poll_seconds: Annotated[float, Field(gt=0, le=2)] = 0.5
+    # How often it re-reads every source anyway, for writes that bypass the admin API.
+    scheduler_refresh_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # A tick older than this when a scheduler first sees it was missed (no scheduler ran);
+    # a younger one is just late and is sent whatever the misfire policy.
+    scheduler_misfire_grace_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # Misfire policy of schedules that set none: send a missed tick once, or skip it.
+    scheduler_misfire_default: Literal["catch_up", "skip"] = "catch_up"
 
     # How long worker and scheduler wait for the release step to bring the schema to head.
     schema_wait_seconds: Annotated[float, Field(ge=0)] = 60.0

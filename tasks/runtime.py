@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 
 from taskiq import TaskiqState
 
+from core.db.pool_budget import enforce_budget
 from core.db.schema import wait_for_schema
 from core.resources import open_resources
 from core.settings import get_settings
@@ -20,8 +21,9 @@ async def worker_startup(state: TaskiqState) -> None:
     settings = get_settings()
     await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
     stack = AsyncExitStack()
-    state.resources = await stack.enter_async_context(open_resources(settings))
     state.exit_stack = stack
+    state.resources = resources = await stack.enter_async_context(open_resources(settings))
+    await enforce_budget(resources.engine, settings)
     logger.info("worker resources ready")
 
 
