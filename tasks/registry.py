@@ -4,6 +4,6 @@
 new task module is added here and nowhere else.
 """
 
-from tasks import imports, reports
+from tasks import images, imports, reports
 
-__all__ = ["imports", "reports"]
+__all__ = ["images", "imports", "reports"]
