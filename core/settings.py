@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # worker child's poller sleeps between looks at the due set. A retry scheduled in the same
     # child wakes it at once; one scheduled elsewhere can start up to this much late.
     delayed_poll_seconds: Annotated[float, Field(gt=0, le=1)] = 0.25
+    # Processes each worker child keeps for CPU-bound sync work (tasks/cpu_pool.py): a call
+    # over its hard limit gets its process killed and replaced, which a thread can't offer.
+    cpu_processes: Annotated[int, Field(ge=1)] = 1
 
     result_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
     upload_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
