@@ -9,7 +9,7 @@ need delayed delivery, which the broker does not have (see docs/patterns/results
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
 
@@ -17,8 +17,6 @@ from core.settings import Settings, get_settings
 from tasks.canvas.link import LINK, LINK_ERROR
 from tasks.canvas.signature import Signature
 from tasks.expiry import EXPIRES_AT, expires_at
-
-R = TypeVar("R")
 
 
 def kick_labels(
@@ -46,7 +44,7 @@ def kick_labels(
 
 
 async def apply_async(
-    task: AsyncTaskiqDecoratedTask[Any, R],
+    task: AsyncTaskiqDecoratedTask[Any, Any],
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
     *,
@@ -57,7 +55,7 @@ async def apply_async(
     link_error: Signature | None = None,
     broker: AsyncBroker | None = None,
     settings: Settings | None = None,
-) -> AsyncTaskiqTask[R]:
+) -> AsyncTaskiqTask[Any]:
     """Kick `task`; `broker`/`settings` default to this process's (tests pass their own)."""
     labels = kick_labels(
         now=datetime.now(UTC),

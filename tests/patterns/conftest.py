@@ -1,0 +1,55 @@
+"""Fixtures for the Celery-pattern tests: a client broker on this test's settings, a worker."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from taskiq import AsyncBroker
+
+from core.settings import Settings
+from tasks.broker import build_broker
+from tests.conftest import StartProcess
+from tests.support.processes import StackProcess, procfile_commands
+
+TEST_TASKS = "tests.patterns.tasks_for_tests"
+SMALL_POOLS = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2", "WORKER_PROCESSES": "1"}
+
+
+def start_worker(start: StartProcess, *, concurrency: int, **env: str) -> StackProcess:
+    """The Procfile worker, one child, also importing the test-only tasks."""
+    command = procfile_commands()["worker"].replace(
+        "tasks.registry", f"tasks.registry {TEST_TASKS}"
+    )
+    return start("worker", command, WORKER_CONCURRENCY=str(concurrency), **SMALL_POOLS, **env)
+
+
+@pytest.fixture
+async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
+    """The broker as the web process uses it (kicks, reads results), on this test's prefix."""
+    broker = build_broker(settings)
+    await broker.startup()
+    try:
+        yield broker
+    finally:
+        await broker.shutdown()
+
+
+async def until(
+    condition: Callable[[], Awaitable[Any]], *, within: float, what: str, every: float = 0.1
+) -> Any:
+    """Await `condition` until it returns something truthy (returned); fail after `within` s."""
+    deadline = time.monotonic() + within
+    while not (value := await condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(every)
+    return value
+
+
+async def recorded(redis: Redis, settings: Settings, name: str) -> list[Any]:
+    """What `test.record` & co. appended under `name`, in order."""
+    return [json.loads(raw) for raw in await redis.lrange(settings.key("test", name), 0, -1)]

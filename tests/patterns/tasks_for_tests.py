@@ -1,0 +1,84 @@
+"""Tasks that exist only for the pattern tests; the worker imports them next to tasks.registry.
+
+`record` appends JSON to the Redis list `<prefix>:test:<name>`, so a test can see every run.
+"""
+
+import asyncio
+import json
+from typing import Any
+
+from taskiq import TaskiqDepends
+from taskiq.depends.progress_tracker import ProgressTracker
+
+from tasks.broker import broker
+from tasks.deps import RedisClient, StackSettings
+
+GATE_SECONDS = 60.0
+
+
+async def _record(redis: RedisClient, settings: StackSettings, name: str, value: Any) -> None:
+    await redis.rpush(settings.key("test", name), json.dumps(value))
+
+
+@broker.task(task_name="test.add")
+async def add(x: int, y: int) -> int:
+    return x + y
+
+
+@broker.task(task_name="test.mul")
+async def mul(x: int, factor: int) -> int:
+    return x * factor
+
+
+@broker.task(task_name="test.fail")
+async def fail(x: Any) -> None:
+    raise ValueError(f"refusing {x!r}")
+
+
+@broker.task(task_name="test.record")
+async def record(
+    value: Any,
+    name: str,
+    redis: RedisClient = TaskiqDepends(),
+    settings: StackSettings = TaskiqDepends(),
+) -> Any:
+    await _record(redis, settings, name, value)
+    return value
+
+
+@broker.task(task_name="test.quiet", ignore_result=True)
+async def quiet(
+    value: int, redis: RedisClient = TaskiqDepends(), settings: StackSettings = TaskiqDepends()
+) -> int:
+    await _record(redis, settings, "quiet", value)
+    return value
+
+
+@broker.task(task_name="test.sum_batch")
+async def sum_batch(
+    batch: list[int],
+    redis: RedisClient = TaskiqDepends(),
+    settings: StackSettings = TaskiqDepends(),
+) -> int:
+    await _record(redis, settings, "batches", batch)
+    return sum(batch)
+
+
+@broker.task(task_name="test.gated")
+async def gated(
+    progress: ProgressTracker[dict[str, int]] = TaskiqDepends(),
+    redis: RedisClient = TaskiqDepends(),
+    settings: StackSettings = TaskiqDepends(),
+) -> str:
+    """STARTED until the test opens gate 1, then PROGRESS {"step": 1} until it opens gate 2."""
+    await _wait_key(redis, settings.key("test", "gate1"))
+    await progress.set_progress("PROGRESS", {"step": 1})
+    await _wait_key(redis, settings.key("test", "gate2"))
+    return "through"
+
+
+async def _wait_key(redis: RedisClient, key: str) -> None:
+    """Until the test pushes to `key`; short BLPOPs stay under redis-py's socket timeout."""
+    async with asyncio.timeout(GATE_SECONDS):
+        while await redis.blpop([key], timeout=1) is None:
+            pass

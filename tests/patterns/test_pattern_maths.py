@@ -1,0 +1,122 @@
+"""Pure parts of results, calling, canvas and images, as tables."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from taskiq import TaskiqResult
+from taskiq.depends.progress_tracker import TaskProgress, TaskState
+
+from core.images import thumbnail_size
+from core.settings import Settings
+from tasks.calling import kick_labels
+from tasks.canvas import Signature, batched
+from tasks.expiry import TaskExpired, expires_at, expiry_error
+from tasks.status import task_state
+
+NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def _result(error: BaseException | None) -> TaskiqResult[Any]:
+    return TaskiqResult(is_err=error is not None, return_value=1, execution_time=0, error=error)
+
+
+def _progress(state: str | TaskState) -> TaskProgress[Any]:
+    return TaskProgress(state=state, meta=None)
+
+
+@pytest.mark.parametrize(
+    ("result", "progress", "revoked", "state"),
+    [
+        (None, None, False, "PENDING"),
+        (None, _progress(TaskState.STARTED), False, "STARTED"),
+        (None, _progress(TaskState.RETRY), False, "RETRY"),
+        (None, _progress("PROGRESS"), False, "PROGRESS"),
+        (_result(None), _progress(TaskState.STARTED), False, "SUCCESS"),
+        (_result(ValueError("x")), None, False, "FAILURE"),
+        (_result(TaskExpired("late")), _progress(TaskState.STARTED), False, "REVOKED"),
+        (None, _progress(TaskState.STARTED), True, "REVOKED"),
+        (_result(None), None, True, "SUCCESS"),
+    ],
+)
+def test_task_state(
+    result: TaskiqResult[Any] | None, progress: TaskProgress[Any] | None, revoked: bool, state: str
+) -> None:
+    assert task_state(result, progress, revoked=revoked) == state
+
+
+@pytest.mark.parametrize(
+    ("expires", "deadline"),
+    [
+        (30, NOW.timestamp() + 30),
+        (0.5, NOW.timestamp() + 0.5),
+        (timedelta(minutes=2), NOW.timestamp() + 120),
+        (NOW + timedelta(hours=1), NOW.timestamp() + 3600),
+        (datetime(2026, 11, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))), NOW.timestamp()),
+    ],
+)
+def test_expires_at(expires: float | timedelta | datetime, deadline: float) -> None:
+    assert expires_at(expires, NOW) == deadline
+
+
+def test_expires_at_refuses_naive_datetimes() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        expires_at(datetime(2026, 11, 1, 12, 0), NOW)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("labels", "now", "expired"),
+    [
+        ({}, 1e12, False),
+        ({"expires_at": 100.0}, 99.9, False),
+        ({"expires_at": 100.0}, 100.0, True),
+        ({"expires_at": "100.0"}, 150.0, True),  # re-sent as a string by taskiq-pipelines
+    ],
+)
+def test_expiry_error(labels: dict[str, Any], now: float, expired: bool) -> None:
+    assert isinstance(expiry_error(labels, now), TaskExpired) is expired
+
+
+def test_kick_labels() -> None:
+    settings = Settings(redis_prefix="p")
+    link = Signature("test.record", kwargs={"name": "ok"})
+    labels = kick_labels(now=NOW, settings=settings, expires=10, queue="urgent", link=link)
+    assert labels == {
+        "expires_at": NOW.timestamp() + 10,
+        "queue_name": "p:queue:urgent",
+        "canvas_link": '{"task_name":"test.record","args":[],"kwargs":{"name":"ok"},"labels":{}}',
+    }
+    assert kick_labels(now=NOW, settings=settings) == {}
+
+
+@pytest.mark.parametrize(
+    ("items", "size", "batches"),
+    [
+        ([], 3, []),
+        ([1, 2], 3, [[1, 2]]),
+        ([1, 2, 3], 3, [[1, 2, 3]]),
+        ([1, 2, 3, 4, 5, 6, 7], 3, [[1, 2, 3], [4, 5, 6], [7]]),
+        ([1, 2], 1, [[1], [2]]),
+    ],
+)
+def test_batched(items: list[int], size: int, batches: list[list[int]]) -> None:
+    assert list(batched(items, size)) == batches
+
+
+def test_batched_refuses_empty_batches() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        list(batched([1], 0))
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "max_side", "size"),
+    [
+        (640, 480, 256, (256, 192)),
+        (480, 640, 256, (192, 256)),
+        (100, 50, 256, (100, 50)),  # never upscaled
+        (1000, 1, 100, (100, 1)),  # never zero
+        (300, 300, 300, (300, 300)),
+    ],
+)
+def test_thumbnail_size(width: int, height: int, max_side: int, size: tuple[int, int]) -> None:
+    assert thumbnail_size(width, height, max_side) == size
