@@ -3,6 +3,9 @@
 - STARTED: taskiq stores nothing until a task finishes, so `pre_execute` writes the progress key
   (`<result key>__progress`, same TTL as results) with state STARTED. A task that then calls
   `ProgressTracker.set_progress("PROGRESS", meta)` (Celery's `update_state`) overwrites it.
+- RETRY: a failed attempt whose error a retry middleware replaced by `NoResultError` (taskiq's
+  convention, and tasks/retry.py's: "another attempt comes, store nothing") leaves the progress
+  state RETRY, keeping its meta, until the next attempt starts.
 - `ignore_result=True` label: a successful result is not stored (taskiq's `NoResultError`
   semantics: the receiver skips `set_result` and `post_save`), and no STARTED marker is written,
   so the task stays PENDING like Celery's. Failures are still stored: an error nobody can see
@@ -31,6 +34,19 @@ class LifecycleMiddleware(TaskiqMiddleware):
             )
         return message
 
-    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
-        if label_flag(message.labels, IGNORE_RESULT) and not result.is_err:
-            result.error = NoResultError()
+    async def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        if label_flag(message.labels, IGNORE_RESULT):
+            if not result.is_err:
+                result.error = NoResultError()
+            return
+        if retry_pending(result):
+            progress = await self.broker.result_backend.get_progress(message.task_id)
+            meta = progress.meta if progress is not None else None
+            await self.broker.result_backend.set_progress(
+                message.task_id, TaskProgress(state=TaskState.RETRY, meta=meta)
+            )
+
+
+def retry_pending(result: TaskiqResult[Any]) -> bool:
+    """A failed attempt that will not be stored because another attempt follows it."""
+    return result.is_err and isinstance(result.error, NoResultError)

@@ -8,7 +8,7 @@
 | <custom> | the task called `set_progress("PROGRESS", meta)` (Celery `update_state`) |
 | SUCCESS  | a result is stored and is not an error                                |
 | FAILURE  | a result is stored and is an error                                    |
-| REVOKED  | the stored error is `TaskExpired`, or the caller says it was revoked  |
+| REVOKED  | the stored error is `TaskExpired` or `TaskRevoked`, or the caller says so |
 """
 
 from typing import Any
@@ -23,6 +23,9 @@ from tasks.expiry import TaskExpired
 
 PENDING, SUCCESS, FAILURE, REVOKED = "PENDING", "SUCCESS", "FAILURE", "REVOKED"
 READY_STATES = frozenset({SUCCESS, FAILURE, REVOKED})
+# By name: the web process rebuilds a stored error from its type name, and may not import
+# the module that defines it (tasks.revoke's TaskRevoked).
+REVOKING_ERRORS = frozenset({TaskExpired.__name__, "TaskRevoked"})
 
 
 class ErrorInfo(BaseModel):
@@ -47,7 +50,7 @@ def task_state(
     if result is not None:
         if not result.is_err:
             return SUCCESS
-        return REVOKED if isinstance(result.error, TaskExpired) else FAILURE
+        return REVOKED if type(result.error).__name__ in REVOKING_ERRORS else FAILURE
     if revoked:
         return REVOKED
     if progress is not None:

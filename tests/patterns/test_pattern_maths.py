@@ -6,12 +6,14 @@ from typing import Any
 import pytest
 from taskiq import TaskiqResult
 from taskiq.depends.progress_tracker import TaskProgress, TaskState
+from taskiq.exceptions import NoResultError
 
 from core.images import thumbnail_size
 from core.settings import Settings
 from tasks.calling import kick_labels
 from tasks.canvas import Signature, batched
 from tasks.expiry import TaskExpired, expires_at, expiry_error
+from tasks.lifecycle import label_flag, retry_pending
 from tasks.status import task_state
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -37,6 +39,7 @@ def _progress(state: str | TaskState) -> TaskProgress[Any]:
         (_result(TaskExpired("late")), _progress(TaskState.STARTED), False, "REVOKED"),
         (None, _progress(TaskState.STARTED), True, "REVOKED"),
         (_result(None), None, True, "SUCCESS"),
+        (_result(type("TaskRevoked", (BaseException,), {})("t1")), None, False, "REVOKED"),
     ],
 )
 def test_task_state(
@@ -120,3 +123,27 @@ def test_batched_refuses_empty_batches() -> None:
 )
 def test_thumbnail_size(width: int, height: int, max_side: int, size: tuple[int, int]) -> None:
     assert thumbnail_size(width, height, max_side) == size
+
+
+@pytest.mark.parametrize(
+    ("result", "pending"),
+    [
+        (_result(None), False),
+        (_result(ValueError("final")), False),
+        (_result(NoResultError()), True),  # a retry middleware replaced the error
+        (
+            TaskiqResult(is_err=False, return_value=1, execution_time=0, error=NoResultError()),
+            False,
+        ),
+    ],
+)
+def test_retry_pending(result: TaskiqResult[Any], pending: bool) -> None:
+    assert retry_pending(result) is pending
+
+
+@pytest.mark.parametrize(
+    ("labels", "flag"),
+    [({}, False), ({"x": True}, True), ({"x": "True"}, True), ({"x": "False"}, False)],
+)
+def test_label_flag(labels: dict[str, Any], flag: bool) -> None:
+    assert label_flag(labels, "x") is flag
