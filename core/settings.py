@@ -1,5 +1,6 @@
 """Settings, read from the environment (and `.env`) once per process."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
 
     worker_processes: Annotated[int, Field(ge=1)] = 2
     worker_concurrency: Annotated[int, Field(ge=1)] = 20
+    # Named queues (tasks/queues.py): the one queue (stream) this worker reads, Celery's `-Q`;
+    # run one worker per queue so urgent work never waits behind a backlog of other work.
+    worker_queue: str = "default"
+    # Celery's `task_routes`: task-name pattern (fnmatch) -> queue, for tasks and kicks that
+    # name no queue themselves. JSON in the environment: TASK_ROUTES='{"reports.*": "urgent"}'.
+    task_routes: dict[str, str] = {}
 
     # Delivery on the Redis stream (tasks/streams/, docs/delivery.md). A message whose worker
     # stopped heartbeating for this long is handed to a live worker; running tasks heartbeat,
@@ -89,6 +96,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("task_routes", mode="before")
+    @classmethod
+    def _routes_from_json(cls, value: object) -> object:
+        # The environment source decodes JSON itself; a plain string (a `.env` value passed
+        # in by hand, as the docs test does) needs it here.
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
