@@ -9,12 +9,13 @@ from typing import Any
 from taskiq import AsyncBroker, TaskiqEvents
 from taskiq.serializers import JSONSerializer
 from taskiq_pipelines import PipelineMiddleware
-from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+from taskiq_redis import RedisAsyncResultBackend
 
 from core.settings import Settings, get_settings
 from tasks import runtime
 from tasks.canvas.middleware import CanvasMiddleware
 from tasks.lifecycle import LifecycleMiddleware
+from tasks.streams import DeliveryConfig, StreamBroker
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
@@ -24,15 +25,13 @@ def build_broker(settings: Settings) -> AsyncBroker:
         serializer=JSONSerializer(),  # taskiq-redis defaults to pickle
         prefix_str=settings.key("result"),
     )
-    broker = RedisStreamBroker(
+    # Reclaim on a timer, heartbeats, bounded prefetch, hand-back, safe trimming, recycling:
+    # see tasks/streams/ and docs/delivery.md.
+    broker = StreamBroker(
         settings.redis_url,
         queue_name=settings.key("queue", "default"),
         consumer_group_name=settings.key("workers"),
-        # "0", not "$": the group is created by whichever process starts first, and a message
-        # kicked by the web before any worker ever ran must still be delivered.
-        consumer_id="0",
-        # One XREADGROUP takes at most what this child can run at once (taskiq-redis: 100).
-        xread_count=settings.worker_concurrency,
+        delivery=DeliveryConfig.from_settings(settings),
     ).with_result_backend(results)
     # chain (taskiq-pipelines), STARTED marker + ignore_result, link/link_error + chord:
     # docs/patterns/results.md and docs/patterns/canvas.md.

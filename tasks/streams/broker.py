@@ -1,0 +1,212 @@
+"""Our Redis stream broker: taskiq-redis's RedisStreamBroker with delivery we can rely on.
+
+What it changes (docs/delivery.md has the why of each):
+- orphans of a dead consumer are reclaimed on a timer, not only when new traffic arrives;
+- messages being run are heartbeated, so a long task is never handed to a second worker;
+- one child fetches at most what it can run (`capacity` minus what it holds), and gives back
+  what it fetched but will not run, at once, when it stops;
+- a Redis outage pauses `listen()` (bounded backoff, one log line) instead of killing the child;
+- acknowledged entries are trimmed, never undelivered or pending ones;
+- a child recycles itself after N tasks or past a memory limit.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncGenerator
+from functools import partial
+from typing import cast
+
+from redis.asyncio import Redis, ResponseError
+from taskiq import AckableMessage
+from taskiq_redis import RedisStreamBroker
+
+from tasks.streams.config import DeliveryConfig
+from tasks.streams.handback import hand_back
+from tasks.streams.heartbeat import run_heartbeat
+from tasks.streams.inflight import Delivery, InFlight
+from tasks.streams.loop_guard import require_uvloop
+from tasks.streams.reclaim import Reclaimer
+from tasks.streams.reconnect import OUTAGE_ERRORS, Outage
+from tasks.streams.recycle import RecyclePolicy, current_rss
+from tasks.streams.trim import run_trimmer
+
+logger = logging.getLogger(__name__)
+
+
+def consumer_name() -> str:
+    """Unique per process, and readable in XINFO CONSUMERS: which host and pid holds what."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class StreamBroker(RedisStreamBroker):
+    def __init__(
+        self, url: str, *, queue_name: str, consumer_group_name: str, delivery: DeliveryConfig
+    ) -> None:
+        super().__init__(
+            url,
+            queue_name=queue_name,
+            consumer_group_name=consumer_group_name,
+            # "0", not "$": the group is created by whichever process starts first, and a
+            # message kicked by the web before any worker ever ran must still be delivered.
+            consumer_id="0",
+            xread_block=delivery.read_block_ms,
+            maxlen=None,  # trimmed by id instead, see tasks/streams/trim.py
+            idle_timeout=delivery.redelivery_timeout_ms,
+            xread_count=delivery.capacity,
+        )
+        self.delivery = delivery
+        self._inflight = InFlight()
+        self._recycle = RecyclePolicy(delivery.max_tasks_per_child, delivery.max_memory_mb)
+        self._fetched = 0
+        self._background: list[asyncio.Task[None]] = []
+
+    async def startup(self) -> None:
+        if self.is_worker_process:
+            require_uvloop()
+            self.consumer_name = consumer_name()
+        await super().startup()
+        if self.is_worker_process:
+            redis = Redis(connection_pool=self.connection_pool)
+            self._background = [
+                asyncio.create_task(
+                    run_heartbeat(
+                        redis,
+                        self.consumer_group_name,
+                        self.consumer_name,
+                        self._inflight,
+                        interval=self.delivery.heartbeat_interval,
+                    )
+                ),
+                asyncio.create_task(
+                    run_trimmer(redis, self.queue_name, interval=self.delivery.trim_interval)
+                ),
+            ]
+
+    async def shutdown(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background = []
+        # Whatever is still held was never started or outlived the drain: a live worker runs it.
+        await self._give_back(self._inflight.deliveries())
+        await super().shutdown()
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        redis = Redis(connection_pool=self.connection_pool)
+        reclaimer = Reclaimer(
+            self.queue_name,
+            self.consumer_group_name,
+            min_idle_ms=self.delivery.redelivery_timeout_ms,
+            interval=self.delivery.reclaim_interval,
+        )
+        outage = Outage(logger, "listen")
+        fetched: deque[Delivery] = deque()
+        try:
+            while True:
+                reason = self._recycle.reason(fetched=self._fetched, rss_bytes=current_rss())
+                if reason is not None:
+                    logger.warning("recycling worker child %d: %s", os.getpid(), reason)
+                    return
+                if not fetched:
+                    fetched.extend(await self._fetch(redis, reclaimer, outage))
+                delivery = fetched.popleft()
+                self._fetched += 1
+                yield AckableMessage(data=delivery.data, ack=partial(self._ack, delivery))
+        finally:
+            # Fetched but not handed to the receiver: back to the queue now, not after a timeout.
+            await self._give_back(list(fetched))
+
+    async def _fetch(self, redis: Redis, reclaimer: Reclaimer, outage: Outage) -> list[Delivery]:
+        """The next deliveries for this consumer: orphans first, then new messages."""
+        while True:
+            # The receiver asks only when it has a free slot; all we hold is running or queued.
+            count = max(1, self.delivery.capacity - len(self._inflight))
+            try:
+                deliveries = await reclaimer.claim(redis, self.consumer_name, count=count)
+                if not deliveries:
+                    deliveries = await self._read(redis, count, reclaimer.seconds_until_due())
+            except ResponseError as exc:
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+                # The stream or group is gone (a Redis restarted without persistence).
+                logger.warning("consumer group missing on %s; declaring it again", self.queue_name)
+                await self._declare_consumer_group()
+                continue
+            except OUTAGE_ERRORS as exc:
+                await asyncio.sleep(outage.failed(exc))
+                continue
+            outage.succeeded()
+            for delivery in deliveries:
+                self._inflight.add(delivery)
+            if deliveries:
+                return deliveries
+
+    async def _read(self, redis: Redis, count: int, until_reclaim: float) -> list[Delivery]:
+        block_ms = min(self.block, int(until_reclaim * 1000))
+        response = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            count=count,
+            # BLOCK 0 would wait forever; a reclaim that is due gets a non-blocking read.
+            block=block_ms if block_ms > 0 else None,
+        )
+        # redis-py types the parsed reply loosely; with RESP2 it is [[stream, [(id, fields)]]].
+        streams = cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], response or [])
+        return [
+            Delivery(_text(stream), _text(message_id), fields[b"data"])
+            for stream, entries in streams
+            for message_id, fields in entries
+        ]
+
+    async def _ack(self, delivery: Delivery) -> None:
+        """XACK, retried through an outage for up to a redelivery timeout."""
+        outage = Outage(logger, f"ack of {delivery.message_id}")
+        deadline = time.monotonic() + self.delivery.redelivery_timeout
+        try:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                while True:
+                    try:
+                        await redis.xack(
+                            delivery.stream, self.consumer_group_name, delivery.message_id
+                        )
+                        return
+                    except OUTAGE_ERRORS as exc:
+                        if time.monotonic() > deadline:
+                            logger.error(
+                                "gave up acking %s; it will run again", delivery.message_id
+                            )
+                            return
+                        await asyncio.sleep(outage.failed(exc))
+        finally:
+            self._inflight.discard(delivery)
+
+    async def _give_back(self, deliveries: list[Delivery]) -> None:
+        if not deliveries:
+            return
+        try:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                await hand_back(redis, self.consumer_group_name, deliveries)
+        except OUTAGE_ERRORS as exc:
+            logger.warning(
+                "could not hand back %d messages (%r); redelivered after %.0fs instead",
+                len(deliveries),
+                exc,
+                self.delivery.redelivery_timeout,
+            )
+            return
+        for delivery in deliveries:
+            self._inflight.discard(delivery)
+        logger.info("handed back %d fetched, unstarted messages", len(deliveries))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,88 @@
+"""Fixtures for the delivery tests: a client broker for this test's stack, the worker command
+with the test-only tasks, and a synchronous view of the stream."""
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from redis import Redis as SyncRedis
+from taskiq import AsyncBroker
+
+from core.settings import Settings
+from tasks.broker import build_broker
+from tests.support.processes import procfile_commands
+
+TEST_TASKS = "tests.delivery.tasks_for_tests"
+
+
+def worker_command() -> str:
+    """The Procfile's worker line, also importing the test-only tasks."""
+    return procfile_commands()["worker"].replace("tasks.registry", f"tasks.registry {TEST_TASKS}")
+
+
+@pytest.fixture
+async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
+    """The broker as the web uses it (a client), pointed at this test's stack."""
+    broker = build_broker(settings)
+    await broker.startup()
+    try:
+        yield broker
+    finally:
+        await broker.shutdown()
+
+
+@dataclass
+class StreamView:
+    redis: SyncRedis
+    stream: str
+    group: str
+
+    def pending(self) -> int:
+        return int(self.redis.xpending(self.stream, self.group)["pending"])
+
+    def lag(self) -> int:
+        """Entries not yet delivered to the group."""
+        (group,) = [
+            g for g in self.redis.xinfo_groups(self.stream) if g["name"].decode() == self.group
+        ]
+        return int(group["lag"])
+
+    def length(self) -> int:
+        return int(self.redis.xlen(self.stream))
+
+    def idle(self) -> bool:
+        return self.pending() == 0 and self.lag() == 0
+
+    def pending_of(self, pid: int) -> set[str]:
+        """Ids pending on the consumer(s) of process `pid` (consumer names carry the pid)."""
+        ids: set[str] = set()
+        for consumer in self.redis.xinfo_consumers(self.stream, self.group):
+            name = consumer["name"].decode()
+            if f":{pid}:" in name and consumer["pending"]:
+                entries = self.redis.xpending_range(
+                    self.stream, self.group, "-", "+", 10_000, consumername=name
+                )
+                ids |= {entry["message_id"].decode() for entry in entries}
+        return ids
+
+    def still_pending(self, ids: set[str]) -> set[str]:
+        entries = self.redis.xpending_range(self.stream, self.group, "-", "+", 100_000)
+        return ids & {entry["message_id"].decode() for entry in entries}
+
+
+@pytest.fixture
+def stream(settings: Settings) -> Iterator[StreamView]:
+    redis = SyncRedis.from_url(settings.redis_url)
+    try:
+        yield StreamView(redis, settings.key("queue", "default"), settings.key("workers"))
+    finally:
+        redis.close()
+
+
+@pytest.fixture
+def sync_redis(settings: Settings) -> Iterator[SyncRedis]:
+    redis = SyncRedis.from_url(settings.redis_url)
+    try:
+        yield redis
+    finally:
+        redis.close()
