@@ -14,7 +14,9 @@ from taskiq_redis import RedisAsyncResultBackend
 from core.settings import Settings, get_settings
 from tasks import runtime
 from tasks.canvas.middleware import CanvasMiddleware
+from tasks.delayed import DelayedDelivery
 from tasks.lifecycle import LifecycleMiddleware
+from tasks.retry import RetryMiddleware
 from tasks.streams import DeliveryConfig, StreamBroker
 
 
@@ -33,6 +35,11 @@ def build_broker(settings: Settings) -> AsyncBroker:
         consumer_group_name=settings.key("workers"),
         delivery=DeliveryConfig.from_settings(settings),
     ).with_result_backend(results)
+    # Delayed delivery, retries with backoff, dead letters: docs/delivery.md. First, so that
+    # Retry's on_error (run in reverse order) sees the error every later middleware settled,
+    # and a retried attempt's NoResultError keeps post_save hooks (link_error, chains) quiet.
+    delayed = DelayedDelivery(settings, stream=broker.queue_name)
+    broker.add_middlewares(delayed, RetryMiddleware(delayed))
     # chain (taskiq-pipelines), STARTED marker + ignore_result, link/link_error + chord:
     # docs/patterns/results.md and docs/patterns/canvas.md.
     broker.add_middlewares(PipelineMiddleware(), LifecycleMiddleware(), CanvasMiddleware())

@@ -13,16 +13,31 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from taskiq import TaskiqMessage, TaskiqResult
+from taskiq import AckableMessage, AsyncBroker, TaskiqMessage, TaskiqResult
 from taskiq.acks import AckController
 from taskiq.receiver import Receiver
+from taskiq.utils import maybe_awaitable
 
+from tasks.admission import Admission
 from tasks.expiry import expiry_error
 
 logger = logging.getLogger(__name__)
 
 
 class StackReceiver(Receiver):
+    def __init__(self, broker: AsyncBroker, *args: Any, **kwargs: Any) -> None:
+        super().__init__(broker, *args, **kwargs)
+        self._admission = Admission(broker)
+
+    async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
+        # Before taskiq's callback, which acks and drops an undecodable message or an unknown
+        # task: dead letters, eta and rate limits (tasks/admission.py) decide first.
+        raw = message.data if isinstance(message, AckableMessage) else message
+        if await self._admission.admit(raw):
+            await super().callback(message, raise_err)
+        elif isinstance(message, AckableMessage):
+            await maybe_awaitable(message.ack())
+
     async def run_task(
         self,
         target: Callable[..., Any],

@@ -1,0 +1,68 @@
+"""`/admin/dead-letters`: what failed for good or could not run, and replaying it."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+from taskiq.exceptions import SendTaskError
+
+from app.deps import SessionDep
+from core.db.models import DeadLetter, DeadLetterReason
+from tasks.broker import broker
+from tasks.dead_letters.service import NotReplayable, list_letters, replay
+
+router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])
+
+
+# The pydantic mypy plugin's synthesized __init__ takes **kwargs, which clashes with the field.
+class DeadLetterOut(BaseModel):  # type: ignore[no-redef]
+    id: int
+    task_name: str | None
+    task_id: str | None
+    args: list[Any]
+    kwargs: dict[str, Any]
+    labels: dict[str, Any]
+    reason: DeadLetterReason
+    error: str
+    traceback: str | None
+    attempts: int
+    raw: str | None
+    created_at: datetime
+    replayed_at: datetime | None
+    replay_task_id: str | None
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> "DeadLetterOut":
+        return cls.model_validate(letter, from_attributes=True)
+
+
+class Replayed(BaseModel):
+    id: int
+    task_id: str
+
+
+@router.get("")
+async def get_dead_letters(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: int | None = None,
+    reason: DeadLetterReason | None = None,
+) -> list[DeadLetterOut]:
+    """Newest first; pass the last id seen as `before_id` for the next page."""
+    letters = await list_letters(session, limit=limit, before_id=before_id, reason=reason)
+    return [DeadLetterOut.of(letter) for letter in letters]
+
+
+@router.post("/{letter_id}/replay", status_code=status.HTTP_202_ACCEPTED)
+async def replay_dead_letter(letter_id: int, session: SessionDep) -> Replayed:
+    try:
+        letter = await replay(session, broker, letter_id)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except NotReplayable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except SendTaskError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "task queue unavailable") from exc
+    await session.commit()
+    return Replayed(id=letter.id, task_id=letter.replay_task_id or "")

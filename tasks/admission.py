@@ -1,0 +1,72 @@
+"""What a worker decides about a received message before taskiq's callback sees it.
+
+In order: a message that must not run (undecodable, unknown task, bad arguments) becomes a dead
+letter; one received before its `eta` is parked in delayed delivery until then; one over its
+task's `rate_limit` gets the next free start slot and is parked until that slot. Everything
+else runs now. A parked or dead-lettered message is stored before it is acknowledged, so a crash
+in between runs it twice, never zero times.
+"""
+
+import logging
+import time
+
+from taskiq import AsyncBroker, TaskiqMessage
+
+from core.db.models import DeadLetter
+from core.settings import get_settings
+from tasks.dead_letters.checks import CallShape, check_message
+from tasks.dead_letters.service import record
+from tasks.delayed import ETA, DelayedDelivery, delayed_delivery, relabel
+from tasks.rate_limit import RATE_LIMIT, RATE_SLOT, RateLimiter, parse_rate
+
+__all__ = ["Admission"]
+
+logger = logging.getLogger(__name__)
+
+# Clocks of the poller's and the receiver's hosts may differ by this much without a due message
+# being parked again.
+EARLY_TOLERANCE = 0.01
+
+
+class Admission:
+    def __init__(self, broker: AsyncBroker) -> None:
+        self._broker = broker
+        self._shapes: dict[str, CallShape] = {}
+        self._limiter: RateLimiter | None = None
+
+    async def admit(self, raw: bytes) -> bool:
+        """True: run the message now. False: it was stored elsewhere; acknowledge it."""
+        checked = check_message(self._broker, raw, self._shapes)
+        if isinstance(checked, DeadLetter):
+            await record(self._broker.state.resources.sessionmaker, checked)
+            logger.warning(
+                "dead-lettered message for %r (%s): %s",
+                checked.task_name,
+                checked.reason.value,
+                checked.error,
+            )
+            return False
+        return not await self._park(checked)
+
+    async def _park(self, message: TaskiqMessage) -> bool:
+        delayed = delayed_delivery(self._broker)
+        now = time.time()
+        eta = float(message.labels.get(ETA, 0.0))
+        if eta > now + EARLY_TOLERANCE:
+            await delayed.schedule(message, eta)
+            return True
+        rate = message.labels.get(RATE_LIMIT)
+        if rate is None or RATE_SLOT in message.labels:
+            return False
+        slot = await self._rate_limiter(delayed).reserve(
+            message.task_name, parse_rate(str(rate)), now
+        )
+        if slot <= now + EARLY_TOLERANCE:
+            return False
+        await delayed.schedule(relabel(message, {RATE_SLOT: slot}), slot)
+        return True
+
+    def _rate_limiter(self, delayed: DelayedDelivery) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = RateLimiter(delayed.redis, get_settings().key("rate"))
+        return self._limiter
