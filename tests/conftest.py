@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from taskiq import AsyncBroker
 from sqlalchemy.engine import make_url
 
 from core.settings import Settings
@@ -118,6 +119,19 @@ def start(settings: Settings, tmp_path: Path) -> Iterator[StartProcess]:
     yield _start
     for process in reversed(started):
         process.stop()
+
+
+@pytest.fixture
+async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
+    """The broker as the web process uses it (kicks, reads results), on this test's prefix."""
+    from tasks.broker import build_broker  # imported here: collecting tests builds no broker
+
+    broker = build_broker(settings)
+    await broker.startup()
+    try:
+        yield broker
+    finally:
+        await broker.shutdown()
 
 
 @pytest.fixture
