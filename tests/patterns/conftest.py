@@ -1,17 +1,14 @@
-"""Fixtures for the Celery-pattern tests: a client broker on this test's settings, a worker."""
+"""Helpers for the Celery-pattern tests: a worker with the test tasks, waiting on Redis."""
 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
-from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tasks.broker import build_broker
 from tests.conftest import StartProcess
 from tests.support.processes import StackProcess, procfile_commands
 
@@ -25,17 +22,6 @@ def start_worker(start: StartProcess, *, concurrency: int, **env: str) -> StackP
         "tasks.registry", f"tasks.registry {TEST_TASKS}"
     )
     return start("worker", command, WORKER_CONCURRENCY=str(concurrency), **SMALL_POOLS, **env)
-
-
-@pytest.fixture
-async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
-    """The broker as the web process uses it (kicks, reads results), on this test's prefix."""
-    broker = build_broker(settings)
-    await broker.startup()
-    try:
-        yield broker
-    finally:
-        await broker.shutdown()
 
 
 async def until(
