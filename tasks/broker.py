@@ -6,7 +6,7 @@ uses them. Task modules register on `broker` at import, which is why it is a mod
 
 from typing import Any
 
-from taskiq import AsyncBroker, TaskiqEvents
+from taskiq import AsyncBroker, TaskiqEvents, async_shared_broker
 from taskiq.serializers import JSONSerializer
 from taskiq_pipelines import PipelineMiddleware
 from taskiq_redis import RedisAsyncResultBackend
@@ -16,7 +16,9 @@ from tasks import runtime
 from tasks.canvas.middleware import CanvasMiddleware
 from tasks.delayed import DelayedDelivery
 from tasks.lifecycle import LifecycleMiddleware
+from tasks.queues import RoutingMiddleware, stream_name
 from tasks.retry import RetryMiddleware
+from tasks.signals import TaskSignals
 from tasks.streams import DeliveryConfig, StreamBroker
 
 
@@ -31,10 +33,14 @@ def build_broker(settings: Settings) -> AsyncBroker:
     # see tasks/streams/ and docs/delivery.md.
     broker = StreamBroker(
         settings.redis_url,
-        queue_name=settings.key("queue", "default"),
+        # The one stream a worker reads (WORKER_QUEUE); kicks go where tasks/queues.py routes.
+        queue_name=stream_name(settings, settings.worker_queue),
         consumer_group_name=settings.key("workers"),
         delivery=DeliveryConfig.from_settings(settings),
     ).with_result_backend(results)
+    # Signals first: its post_execute runs last, after every on_error settled the outcome
+    # (docs/patterns/signals.md). Routing sets each sent message's stream.
+    broker.add_middlewares(TaskSignals(), RoutingMiddleware(settings))
     # Delayed delivery, retries with backoff, dead letters: docs/delivery.md. First, so that
     # Retry's on_error (run in reverse order) sees the error every later middleware settled,
     # and a retried attempt's NoResultError keeps post_save hooks (link_error, chains) quiet.
@@ -49,3 +55,5 @@ def build_broker(settings: Settings) -> AsyncBroker:
 
 
 broker = build_broker(get_settings())
+# `shared_task`s (library code that can't import this module) are sent through it.
+async_shared_broker.default_broker(broker)

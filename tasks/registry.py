@@ -4,6 +4,6 @@
 new task module is added here and nowhere else.
 """
 
-from tasks import images, imports, reports
+from tasks import examples, images, imports, reports
 
-__all__ = ["images", "imports", "reports"]
+__all__ = ["examples", "images", "imports", "reports"]
