@@ -1,0 +1,80 @@
+"""The stream broker's arithmetic, as tables: timings, reconnect backoff, trim floor, recycling."""
+
+import pytest
+
+from tasks.streams.config import heartbeat_interval, read_block_ms, recovery_bound
+from tasks.streams.reconnect import backoff_delay
+from tasks.streams.recycle import MIB, RecyclePolicy
+from tasks.streams.trim import next_id, trim_floor
+
+
+@pytest.mark.parametrize(("redelivery_timeout", "expected"), [(30.0, 10.0), (3.0, 1.0), (0.3, 0.1)])
+def test_three_heartbeats_per_redelivery_timeout(
+    redelivery_timeout: float, expected: float
+) -> None:
+    assert heartbeat_interval(redelivery_timeout) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("reclaim_interval", "expected_ms"),
+    [(5.0, 2000), (2.0, 2000), (0.5, 500), (0.0001, 1)],
+)
+def test_reads_block_until_the_next_reclaim_and_under_the_socket_timeout(
+    reclaim_interval: float, expected_ms: int
+) -> None:
+    assert read_block_ms(reclaim_interval) == expected_ms
+
+
+@pytest.mark.parametrize(
+    ("redelivery_timeout", "reclaim_interval", "expected"), [(30.0, 5.0, 35.0), (3.0, 0.5, 3.5)]
+)
+def test_recovery_bound(
+    redelivery_timeout: float, reclaim_interval: float, expected: float
+) -> None:
+    assert recovery_bound(redelivery_timeout, reclaim_interval) == expected
+
+
+@pytest.mark.parametrize(
+    ("failures", "expected"),
+    [(0, 0.0), (1, 0.1), (2, 0.2), (3, 0.4), (6, 3.2), (7, 5.0), (100, 5.0)],
+)
+def test_reconnect_backoff_doubles_up_to_the_cap(failures: int, expected: float) -> None:
+    assert backoff_delay(failures, base=0.1, cap=5.0) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("groups", "expected"),
+    [
+        ([], None),  # no group: nobody has read anything
+        ([("0-0", None)], None),  # nothing delivered yet
+        ([("5-0", None)], "5-1"),  # all delivered and acked: keep only newer entries
+        ([("5-3", "2-0")], "2-0"),  # the oldest pending entry and everything after it stay
+        ([("9-0", None), ("4-0", None)], "4-1"),  # a slower group holds the floor down
+        ([("9-0", "7-2"), ("8-0", "3-1")], "3-1"),
+        ([("10-0", None), ("9-5", None)], "9-6"),  # ids compare as numbers, not strings
+    ],
+)
+def test_trim_floor_never_passes_pending_or_undelivered_entries(
+    groups: list[tuple[str, str | None]], expected: str | None
+) -> None:
+    assert trim_floor(groups) == expected
+
+
+def test_next_id_increments_the_sequence() -> None:
+    assert next_id("1700000000000-41") == "1700000000000-42"
+
+
+@pytest.mark.parametrize(
+    ("policy", "fetched", "rss_mb", "recycles"),
+    [
+        (RecyclePolicy(0, 0), 10_000, 10_000, False),  # no limits
+        (RecyclePolicy(3, 0), 2, 10_000, False),
+        (RecyclePolicy(3, 0), 3, 0, True),
+        (RecyclePolicy(0, 200), 10_000, 200, False),  # at the limit is still fine
+        (RecyclePolicy(0, 200), 0, 201, True),
+        (RecyclePolicy(5, 200), 5, 201, True),
+    ],
+)
+def test_recycle_policy(policy: RecyclePolicy, fetched: int, rss_mb: int, recycles: bool) -> None:
+    reason = policy.reason(fetched=fetched, rss_bytes=rss_mb * MIB)
+    assert (reason is not None) is recycles
