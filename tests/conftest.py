@@ -15,8 +15,8 @@ import asyncpg
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
-from taskiq import AsyncBroker
 from sqlalchemy.engine import make_url
+from taskiq import AsyncBroker
 
 from core.settings import Settings
 from deploy.release import release
