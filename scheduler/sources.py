@@ -59,6 +59,16 @@ class RuntimeScheduleSource(ListRedisScheduleSource):
         await self._connection_pool.disconnect()
         await super().shutdown()
 
+    def _parse_time_key(self, key: str) -> datetime | None:
+        # taskiq-redis 1.2.4 takes the text after the *second* colon as the time, so with a
+        # prefix that has a colon of its own (ours: "<REDIS_PREFIX>:schedule") every past
+        # one-off schedule was silently dropped.
+        minute = key.removeprefix(f"{self._prefix}:time:")
+        try:
+            return datetime.strptime(minute, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+
     def _load(self, raw: bytes | str) -> ScheduledTask:
         return ScheduledTask.model_validate(
             self._serializer.loadb(raw.encode() if isinstance(raw, str) else raw)
