@@ -1,10 +1,11 @@
-"""Celery's `apply_async(args, kwargs, task_id=, expires=, queue=, link=, link_error=)` on taskiq.
+"""Celery's `apply_async(args, kwargs, countdown=, eta=, expires=, queue=, task_id=, link=,
+link_error=)` on taskiq.
 
-    await apply_async(resize, ("a.png",), {"size": 64}, expires=30, link=sig(store))
+    await apply_async(resize, ("a.png",), {"size": 64}, countdown=5, expires=30, link=sig(store))
 
 is `resize.kicker().with_task_id(...).with_labels(...).kiq("a.png", size=64)` with the labels
-below; `delay(*a, **kw)` is plain `task.kiq(*a, **kw)`. `countdown`/`eta` are not here: they
-need delayed delivery, which the broker does not have (see docs/patterns/results.md).
+below; `countdown`/`eta` go through delayed delivery (`tasks.delayed.later`).
+`delay(*a, **kw)` is plain `task.kiq(*a, **kw)`.
 """
 
 from collections.abc import Sequence
@@ -16,7 +17,9 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
 from core.settings import Settings, get_settings
 from tasks.canvas.link import LINK, LINK_ERROR
 from tasks.canvas.signature import Signature
+from tasks.delayed import later
 from tasks.expiry import EXPIRES_AT, expires_at
+from tasks.queues import STREAM, stream_name
 
 
 def kick_labels(
@@ -33,9 +36,8 @@ def kick_labels(
     if expires is not None:
         labels[EXPIRES_AT] = expires_at(expires, now)
     if queue is not None:
-        # taskiq-redis XADDs to the `queue_name` label's stream; ours are namespaced like
-        # the default queue in tasks/broker.py.
-        labels["queue_name"] = settings.key("queue", queue)
+        # taskiq-redis XADDs to the `queue_name` label's stream (tasks/queues.py).
+        labels[STREAM] = stream_name(settings, queue)
     if link is not None:
         labels[LINK] = link.to_json()
     if link_error is not None:
@@ -49,6 +51,8 @@ async def apply_async(
     kwargs: dict[str, Any] | None = None,
     *,
     task_id: str | None = None,
+    countdown: float | None = None,
+    eta: datetime | None = None,
     expires: float | timedelta | datetime | None = None,
     queue: str | None = None,
     link: Signature | None = None,
@@ -70,4 +74,6 @@ async def apply_async(
         kicker = kicker.with_broker(broker)
     if task_id is not None:
         kicker = kicker.with_task_id(task_id)
+    if countdown is not None or eta is not None:
+        kicker = later(kicker, countdown=countdown, eta=eta)
     return await kicker.kiq(*args, **(kwargs or {}))

@@ -105,6 +105,13 @@ async def test_task_states_through_the_status_endpoint(
         ) == [5]
         assert (await status(linked.task_id))["result"] == 5
 
+        # countdown goes through delayed delivery: it runs, later, from the same message.
+        delayed = await apply_async(
+            t.add, (4, 4), countdown=1, broker=client_broker, settings=settings
+        )
+        result = await delayed.wait_result(timeout=WITHIN)
+        assert (result.return_value, "eta" in result.labels) == (8, True)
+
         # Expired before a worker took it: skipped, recorded as REVOKED with the reason.
         expired = await apply_async(
             t.record,
