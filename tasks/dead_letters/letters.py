@@ -11,9 +11,20 @@ from core.db.models import DeadLetter, DeadLetterReason
 __all__ = ["from_failure", "from_message", "from_raw"]
 
 
+def _text(value: Any) -> Any:
+    """`value` with NUL characters spelled out: PostgreSQL text and jsonb refuse them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, list):
+        return [_text(item) for item in value]
+    if isinstance(value, dict):
+        return {_text(key): _text(item) for key, item in value.items()}
+    return value
+
+
 def _json(value: Any) -> Any:
     # Arguments were parsed into their annotated types (UUID, Decimal...) before the task ran.
-    return to_jsonable_python(value, fallback=repr)
+    return _text(to_jsonable_python(value, fallback=repr))
 
 
 def from_message(
@@ -31,8 +42,8 @@ def from_message(
         kwargs=_json(message.kwargs),
         labels=_json(message.labels),
         reason=reason,
-        error=error,
-        traceback=trace,
+        error=_text(error),
+        traceback=_text(trace),
         attempts=attempts,
     )
 
@@ -55,6 +66,6 @@ def from_raw(raw: bytes, error: str) -> DeadLetter:
         kwargs={},
         labels={},
         reason=DeadLetterReason.UNDECODABLE,
-        error=error,
-        raw=raw.decode(errors="replace"),
+        error=_text(error),
+        raw=_text(raw.decode(errors="backslashreplace")),
     )
