@@ -34,7 +34,10 @@ async def test_bad_messages_become_dead_letters_and_the_worker_goes_on(
     pids = worker.alive_pids()
 
     sync_redis.xadd(stream.stream, {b"data": b"\x00 not json at all\xff"})
-    await AsyncKicker("tests.delivery.no_such_task", client_broker, {}).kiq(1, 2)
+    unknown: AsyncKicker[..., object] = AsyncKicker(
+        "tests.delivery.no_such_task", client_broker, {}
+    )
+    await unknown.kiq(1, 2)
     by_name: AsyncKicker[..., object] = AsyncKicker("tests.delivery.stamp", client_broker, {})
     await by_name.kiq("wrong\x00", n="not a number")
     await by_name.kiq("extra", 1, 2, 3)
