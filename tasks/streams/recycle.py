@@ -24,7 +24,9 @@ class RecyclePolicy:
         """Why this child should stop fetching now, or None to go on."""
         if self.max_tasks and fetched >= self.max_tasks:
             return f"fetched {fetched} tasks (WORKER_MAX_TASKS_PER_CHILD={self.max_tasks})"
-        if self.max_memory_mb and rss_bytes > self.max_memory_mb * MIB:
+        # At least one task per child: a child born over the limit would otherwise respawn
+        # forever without running anything.
+        if self.max_memory_mb and fetched and rss_bytes > self.max_memory_mb * MIB:
             return (
                 f"resident memory {rss_bytes / MIB:.0f} MiB is over "
                 f"WORKER_MAX_MEMORY_MB={self.max_memory_mb}"

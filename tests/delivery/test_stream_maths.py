@@ -71,7 +71,8 @@ def test_next_id_increments_the_sequence() -> None:
         (RecyclePolicy(3, 0), 2, 10_000, False),
         (RecyclePolicy(3, 0), 3, 0, True),
         (RecyclePolicy(0, 200), 10_000, 200, False),  # at the limit is still fine
-        (RecyclePolicy(0, 200), 0, 201, True),
+        (RecyclePolicy(0, 200), 1, 201, True),
+        (RecyclePolicy(0, 200), 0, 500, False),  # a child runs one task before memory counts
         (RecyclePolicy(5, 200), 5, 201, True),
     ],
 )
