@@ -20,13 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "stack"
-
-
-@pytest.fixture
-def servers(data_dir: Path) -> Iterator[EmbeddedServers]:
-    servers = EmbeddedServers(data_dir)
+def servers(stack_dir: Path) -> Iterator[EmbeddedServers]:
+    servers = EmbeddedServers(stack_dir)
     try:
         yield servers
     finally:
@@ -44,7 +39,7 @@ async def connect_pg(urls: ServerURLs) -> asyncpg.Connection:
 
 
 async def test_servers_listen_on_free_ports_and_take_clients(
-    servers: EmbeddedServers, data_dir: Path
+    servers: EmbeddedServers, stack_dir: Path
 ) -> None:
     urls = servers.start()
 
@@ -54,7 +49,7 @@ async def test_servers_listen_on_free_ports_and_take_clients(
         redis_url=f"redis://127.0.0.1:{redis_port}/0",
     )
     assert {pg_port, redis_port}.isdisjoint({5432, 6379})
-    assert json.loads((data_dir / "ports.json").read_text()) == {
+    assert json.loads((stack_dir / "ports.json").read_text()) == {
         "postgres": pg_port,
         "redis": redis_port,
     }
@@ -102,14 +97,14 @@ def test_stop_leaves_no_process(servers: EmbeddedServers) -> None:
     assert survivors(started) == []
 
 
-def test_a_second_owner_of_the_folder_is_refused(servers: EmbeddedServers, data_dir: Path) -> None:
+def test_a_second_owner_of_the_folder_is_refused(servers: EmbeddedServers, stack_dir: Path) -> None:
     servers.start()
 
     with pytest.raises(ServerError, match="in use by another process"):
-        EmbeddedServers(data_dir).start()
+        EmbeddedServers(stack_dir).start()
 
 
-def test_servers_of_a_killed_owner_are_replaced(servers: EmbeddedServers, data_dir: Path) -> None:
+def test_servers_of_a_killed_owner_are_replaced(servers: EmbeddedServers, stack_dir: Path) -> None:
     owner = subprocess.run(
         [
             sys.executable,
@@ -118,7 +113,7 @@ def test_servers_of_a_killed_owner_are_replaced(servers: EmbeddedServers, data_d
             "from deploy.embedded import EmbeddedServers;"
             "servers = EmbeddedServers(Path(sys.argv[1])); servers.start();"
             "print(*servers.pids, flush=True); os.kill(os.getpid(), signal.SIGKILL)",
-            str(data_dir),
+            str(stack_dir),
         ],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -134,10 +129,10 @@ def test_servers_of_a_killed_owner_are_replaced(servers: EmbeddedServers, data_d
     assert survivors(orphans) == []
 
 
-def test_only_the_missing_server_is_embedded(data_dir: Path) -> None:
+def test_only_the_missing_server_is_embedded(stack_dir: Path) -> None:
     database_url = "postgresql+asyncpg://app@db.example:5432/app"
 
-    urls, embedded = resolve_servers({"DATABASE_URL": database_url}, data_dir, lambda _: False)
+    urls, embedded = resolve_servers({"DATABASE_URL": database_url}, stack_dir, lambda _: False)
     assert embedded is not None
     try:
         assert urls.database_url == database_url

@@ -72,7 +72,7 @@ READY_LINES = ["Uvicorn running on", "Listening started", "Listening started", "
 class Stack:
     """A `deploy.up` run in the background, its output in a file."""
 
-    def __init__(self, tmp_path: Path, via_make: bool) -> None:
+    def __init__(self, tmp_path: Path, data_dir: Path, via_make: bool) -> None:
         (tmp_path / "probe.py").write_text(PROBE_MODULE)
         (tmp_path / "Procfile").write_text(PROCFILE)
         self.port = free_port()
@@ -80,7 +80,7 @@ class Stack:
         up = [
             sys.executable,
             *("-m", "deploy.up", "--skip-release"),
-            *("--procfile", str(tmp_path / "Procfile"), "--data-dir", str(tmp_path / "stack")),
+            *("--procfile", str(tmp_path / "Procfile"), "--data-dir", str(data_dir)),
         ]
         if via_make:
             (tmp_path / "Makefile").write_text(f"up:\n\texec {' '.join(up)}\n")
@@ -122,11 +122,11 @@ class StartStack(Protocol):
 
 
 @pytest.fixture
-def start_stack(tmp_path: Path) -> Iterator[StartStack]:
+def start_stack(tmp_path: Path, stack_dir: Path) -> Iterator[StartStack]:
     stacks: list[Stack] = []
 
     def start(*, via_make: bool) -> Stack:
-        stack = Stack(tmp_path, via_make)
+        stack = Stack(tmp_path, stack_dir, via_make)
         stacks.append(stack)
         return stack
 
