@@ -15,11 +15,14 @@ from core.settings import Settings, get_settings
 from tasks import runtime
 from tasks.canvas.middleware import CanvasMiddleware
 from tasks.delayed import DelayedDelivery
+from tasks.interrupt import Executions
 from tasks.lifecycle import LifecycleMiddleware
 from tasks.queues import RoutingMiddleware, stream_name
 from tasks.retry import RetryMiddleware
+from tasks.revoke_middleware import RevokeMiddleware
 from tasks.signals import TaskSignals
 from tasks.streams import DeliveryConfig, StreamBroker
+from tasks.time_limits import TimeLimitMiddleware
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
@@ -46,9 +49,16 @@ def build_broker(settings: Settings) -> AsyncBroker:
     # and a retried attempt's NoResultError keeps post_save hooks (link_error, chains) quiet.
     delayed = DelayedDelivery(settings, stream=broker.queue_name)
     broker.add_middlewares(delayed, RetryMiddleware(delayed))
+    # Revoke and time limits share the registry of running executions (tasks/interrupt.py).
+    # Revoke early: a revoked message is recognised before later middlewares act on it. Time
+    # limits last: their clock starts closest to the task body. Both raise inside the body
+    # (TaskRevoked, TimeLimitExceeded), so every on_error sees that exception, in any order.
+    executions = Executions()
+    broker.add_middlewares(RevokeMiddleware(settings, executions))
     # chain (taskiq-pipelines), STARTED marker + ignore_result, link/link_error + chord:
     # docs/patterns/results.md and docs/patterns/canvas.md.
     broker.add_middlewares(PipelineMiddleware(), LifecycleMiddleware(), CanvasMiddleware())
+    broker.add_middlewares(TimeLimitMiddleware(executions))
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, runtime.worker_startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, runtime.worker_shutdown)
     return broker

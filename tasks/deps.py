@@ -17,6 +17,7 @@ from taskiq import TaskiqDepends, TaskiqState
 from core.db.session import session_scope
 from core.resources import Resources
 from core.settings import Settings
+from tasks.cpu_pool import CpuPool
 
 
 def get_resources(state: Annotated[TaskiqState, TaskiqDepends()]) -> Resources:
@@ -39,6 +40,11 @@ def get_http(resources: Annotated[Resources, TaskiqDepends(get_resources)]) -> h
     return resources.http
 
 
+def get_cpu_pool(state: Annotated[TaskiqState, TaskiqDepends()]) -> CpuPool:
+    pool: CpuPool = state.cpu_pool
+    return pool
+
+
 def get_settings_dep(resources: Annotated[Resources, TaskiqDepends(get_resources)]) -> Settings:
     return resources.settings
 
@@ -47,3 +53,4 @@ Session = Annotated[AsyncSession, TaskiqDepends(get_session)]
 RedisClient = Annotated[Redis, TaskiqDepends(get_redis)]
 StackSettings = Annotated[Settings, TaskiqDepends(get_settings_dep)]
 HttpClient = Annotated[httpx.AsyncClient, TaskiqDepends(get_http)]
+Cpu = Annotated[CpuPool, TaskiqDepends(get_cpu_pool)]

@@ -13,6 +13,7 @@ from core.db.pool_budget import enforce_budget
 from core.db.schema import wait_for_schema
 from core.resources import open_resources
 from core.settings import get_settings
+from tasks.cpu_pool import open_cpu_pool
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ async def worker_startup(state: TaskiqState) -> None:
     state.exit_stack = stack
     state.resources = resources = await stack.enter_async_context(open_resources(settings))
     await enforce_budget(resources.engine, settings)
+    # Worker-only: the web and the scheduler never run CPU-bound task bodies.
+    state.cpu_pool = await stack.enter_async_context(open_cpu_pool(settings.cpu_processes))
     logger.info("worker resources ready")
 
 

@@ -29,6 +29,13 @@ def procfile_commands() -> dict[str, str]:
     return entries
 
 
+def worker_command(*modules: str) -> str:
+    """The Procfile's worker line, also importing `modules` (test-only task modules)."""
+    return procfile_commands()["worker"].replace(
+        "tasks.registry", " ".join(("tasks.registry", *modules))
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
