@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from app.lifespan import lifespan
-from app.routes import dead_letters, health, imports, reports, schedules, tasks
+from app.routes import dead_letters, health, imports, reports, revoke, schedules, tasks
 
 
 def create_app() -> FastAPI:
@@ -12,6 +12,7 @@ def create_app() -> FastAPI:
     app.include_router(imports.router)
     app.include_router(reports.router)
     app.include_router(tasks.router)
+    app.include_router(revoke.router)
     app.include_router(dead_letters.router)
     app.include_router(schedules.router)
     return app

@@ -1,0 +1,37 @@
+"""`POST /tasks/{task_id}/revoke`: Celery's `revoke(task_id, terminate=True)` over HTTP.
+
+202 when the revoke is recorded (a queued copy never starts, a running one is cancelled at its
+next await, in whichever worker child runs it); 409 when the task already succeeded. The rules
+are `tasks.revoke`'s.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from app.deps import RedisDep, SettingsDep
+from tasks.revoke import TASK_ID_PATTERN, revoke
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+class Revoked(BaseModel):
+    task_id: str
+    state: Literal["REVOKED"] = "REVOKED"
+
+
+@router.post("/{task_id}/revoke", status_code=status.HTTP_202_ACCEPTED)
+async def revoke_task(
+    task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN)],
+    redis: RedisDep,
+    settings: SettingsDep,
+) -> Revoked:
+    try:
+        recorded = await revoke(redis, settings, task_id)
+    except RedisError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "task store unavailable") from exc
+    if not recorded:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} already succeeded")
+    return Revoked(task_id=task_id)
