@@ -6,12 +6,6 @@ from pathlib import Path
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: starts real embedded servers or the whole stack (seconds, not ms)"
-    )
-
-
 @pytest.fixture
 def stack_dir() -> Iterator[Path]:
     """A data folder for embedded servers, outside pytest's tmp_path on purpose.
