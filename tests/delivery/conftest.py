@@ -10,6 +10,7 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tasks.broker import build_broker
+from tests.delivery.tasks_for_tests import runs_key
 from tests.support.processes import procfile_commands
 
 TEST_TASKS = "tests.delivery.tasks_for_tests"
@@ -42,9 +43,7 @@ class StreamView:
 
     def lag(self) -> int:
         """Entries not yet delivered to the group."""
-        (group,) = [
-            g for g in self.redis.xinfo_groups(self.stream) if g["name"].decode() == self.group
-        ]
+        (group,) = [g for g in self.redis.xinfo_groups(self.stream) if g["name"] == self.group]
         return int(group["lag"])
 
     def length(self) -> int:
@@ -57,22 +56,18 @@ class StreamView:
         """Ids pending on the consumer(s) of process `pid` (consumer names carry the pid)."""
         ids: set[str] = set()
         for consumer in self.redis.xinfo_consumers(self.stream, self.group):
-            name = consumer["name"].decode()
+            name = str(consumer["name"])
             if f":{pid}:" in name and consumer["pending"]:
                 entries = self.redis.xpending_range(
                     self.stream, self.group, "-", "+", 10_000, consumername=name
                 )
-                ids |= {entry["message_id"].decode() for entry in entries}
+                ids |= {str(entry["message_id"]) for entry in entries}
         return ids
-
-    def still_pending(self, ids: set[str]) -> set[str]:
-        entries = self.redis.xpending_range(self.stream, self.group, "-", "+", 100_000)
-        return ids & {entry["message_id"].decode() for entry in entries}
 
 
 @pytest.fixture
 def stream(settings: Settings) -> Iterator[StreamView]:
-    redis = SyncRedis.from_url(settings.redis_url)
+    redis = SyncRedis.from_url(settings.redis_url, decode_responses=True)
     try:
         yield StreamView(redis, settings.key("queue", "default"), settings.key("workers"))
     finally:
@@ -81,8 +76,13 @@ def stream(settings: Settings) -> Iterator[StreamView]:
 
 @pytest.fixture
 def sync_redis(settings: Settings) -> Iterator[SyncRedis]:
-    redis = SyncRedis.from_url(settings.redis_url)
+    redis = SyncRedis.from_url(settings.redis_url, decode_responses=True)
     try:
         yield redis
     finally:
         redis.close()
+
+
+def run_counts(redis: SyncRedis, settings: Settings) -> dict[str, int]:
+    """How many times each test task ran, by name (tasks_for_tests.py)."""
+    return {str(name): int(count) for name, count in redis.hgetall(runs_key(settings)).items()}

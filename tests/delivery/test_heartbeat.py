@@ -12,8 +12,8 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, worker_command
-from tests.delivery.tasks_for_tests import done_key, runs_key, touch
+from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.tasks_for_tests import done_key, touch
 from tests.support.processes import wait_until
 
 REDELIVERY_TIMEOUT = 2.0
@@ -53,5 +53,5 @@ async def test_long_task_under_traffic_runs_exactly_once(
 
     wait_until(lambda: sync_redis.hexists(done_key(settings), "long"), within=30, what="long task")
     wait_until(stream.idle, within=30, what="queue idle")
-    runs = {k.decode(): int(v) for k, v in sync_redis.hgetall(runs_key(settings)).items()}
+    runs = run_counts(sync_redis, settings)
     assert runs == {"warm-up": 1, "long": 1} | {f"short-{i}": 1 for i in range(shorts)}

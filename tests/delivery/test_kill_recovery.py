@@ -17,7 +17,7 @@ from taskiq import AsyncBroker
 from core.settings import Settings
 from tasks.streams.config import recovery_bound
 from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, worker_command
+from tests.delivery.conftest import StreamView, run_counts, worker_command
 from tests.delivery.tasks_for_tests import EFFECTS_TABLE, done_key, record, runs_key, touch
 from tests.support.processes import wait_until
 
@@ -83,7 +83,9 @@ async def test_sigkill_mid_run_loses_nothing_and_doubles_no_effect(
         rows = await conn.fetch("SELECT n FROM delivery_effects ORDER BY n")
         assert [row["n"] for row in rows] == list(range(TASKS))  # each effect exactly once
         executions = {
-            int(k): int(v) for k, v in sync_redis.hgetall(runs).items() if k != b"warm-up"
+            int(name): count
+            for name, count in run_counts(sync_redis, settings).items()
+            if name != "warm-up"
         }
         assert set(executions) == set(range(TASKS))
         reruns = sum(count - 1 for count in executions.values())

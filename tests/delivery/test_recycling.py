@@ -6,8 +6,8 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, worker_command
-from tests.delivery.tasks_for_tests import done_key, runs_key, touch
+from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.tasks_for_tests import done_key, touch
 from tests.support.processes import wait_until
 
 TASKS = 8
@@ -39,7 +39,7 @@ async def test_memory_hungry_tasks_recycle_their_child_and_none_is_lost(
     done = done_key(settings)
     wait_until(lambda: sync_redis.hlen(done) == TASKS, within=150, what="every task done")
     wait_until(stream.idle, within=30, what="queue idle")
-    runs = {k.decode(): int(v) for k, v in sync_redis.hgetall(runs_key(settings)).items()}
+    runs = run_counts(sync_redis, settings)
     assert runs == {f"hog-{n}": 1 for n in range(TASKS)}
     children = {int(pid) for pid in sync_redis.hvals(done)}
     # 8 x 50 MiB cannot fit under the limit in one child: at least two generations ran them.
