@@ -1,11 +1,13 @@
 """`tasks.interrupt.Execution` in one event loop, no servers: what a task body sees."""
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
+from taskiq import InMemoryBroker, TaskiqMessage
 
-from tasks.interrupt import Execution
+from tasks.interrupt import Execution, Executions
 
 
 class Soft(Exception):
@@ -150,3 +152,37 @@ async def test_after_the_body_finished_nothing_is_delivered() -> None:
         return result
 
     assert await asyncio.create_task(run()) == "done"
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_track_wraps_the_task_function_once_and_a_stop_keeps_it_from_starting(
+    kind: str,
+) -> None:
+    broker = InMemoryBroker()
+    ran: list[str] = []
+
+    async def async_body() -> None:
+        ran.append("async")
+
+    def sync_body() -> None:
+        ran.append("sync")
+
+    task = broker.register_task(async_body if kind == "async" else sync_body, task_name="t")
+    executions = Executions()
+    message = TaskiqMessage(task_id="id", task_name="t", labels={}, args=[], kwargs={})
+
+    async def run() -> None:
+        execution = executions.track(message, broker)
+        assert executions.track(message, broker) is execution  # one per message
+        assert executions.running("id") == [execution]
+        execution.stop(Stopped())
+        result = task.original_func()
+        if inspect.isawaitable(result):
+            await result
+
+    with pytest.raises(Stopped):
+        await asyncio.create_task(run())
+    await asyncio.sleep(0)  # the task's done callbacks (which forget the execution) run
+    wrapped = task.original_func
+    assert wrapped.__wrapped__ in (async_body, sync_body)  # type: ignore[attr-defined]
+    assert (ran, executions.task_ids()) == ([], [])
