@@ -44,9 +44,10 @@ def build_broker(settings: Settings) -> AsyncBroker:
     # Signals first: its post_execute runs last, after every on_error settled the outcome
     # (docs/patterns/signals.md). Routing sets each sent message's stream.
     broker.add_middlewares(TaskSignals(), RoutingMiddleware(settings))
-    # Delayed delivery, retries with backoff, dead letters: docs/delivery.md. First, so that
-    # Retry's on_error (run in reverse order) sees the error every later middleware settled,
-    # and a retried attempt's NoResultError keeps post_save hooks (link_error, chains) quiet.
+    # Delayed delivery, retries with backoff, dead letters: docs/delivery.md. Before revoke,
+    # time limits and the result middlewares, so that Retry's on_error (run in reverse order)
+    # sees the error they settled, and a retried attempt's NoResultError keeps their post_save
+    # hooks (link_error, chains) quiet until the last attempt.
     delayed = DelayedDelivery(settings, stream=broker.queue_name)
     broker.add_middlewares(delayed, RetryMiddleware(delayed))
     # Revoke and time limits share the registry of running executions (tasks/interrupt.py).
