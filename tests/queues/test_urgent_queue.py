@@ -2,6 +2,7 @@
 worker. Both workers are the per-queue entries of deploy/Procfile.queues."""
 
 import asyncio
+import itertools
 import re
 import shlex
 import time
@@ -38,7 +39,7 @@ def test_each_queue_worker_gives_settings_and_flags_the_same_numbers() -> None:
     for command in workers.values():
         words = shlex.split(command)
         env = dict(word.split("=", 1) for word in words[1 : words.index("taskiq")])
-        flag = dict(zip(words, words[1:], strict=False))
+        flag = dict(itertools.pairwise(words))
         # The delivery code sizes reads by WORKER_CONCURRENCY, the budget counts WORKER_PROCESSES.
         assert env["WORKER_CONCURRENCY"] == flag["--max-async-tasks"]
         assert env["WORKER_PROCESSES"] == flag["--workers"]
@@ -55,7 +56,7 @@ async def group_state(redis: Redis, stream: str) -> tuple[int, int]:
 
 
 async def kick_backlog(broker: AsyncBroker) -> None:
-    for start in range(0, BACKLOG, 500):
+    for _batch in range(BACKLOG // 500):
         kicks = (slow.kicker().with_broker(broker).kiq(SLOW_SECONDS) for _ in range(500))
         await asyncio.gather(*kicks)
 
@@ -89,7 +90,7 @@ async def test_urgent_task_finishes_within_a_second_behind_a_5000_task_backlog(
     await until(default_busy, within=60, what="the default worker busy with a backlog behind")
 
     latencies = [await time_urgent(client_broker) for _ in range(3)]
-    pending, lag = await group_state(redis_client, default)
+    _pending, lag = await group_state(redis_client, default)
     print(f"urgent latencies {[f'{s:.3f}' for s in latencies]} s; default backlog {lag}")
     assert max(latencies) < URGENT_BOUND, latencies
     # The backlog was still there when the urgent tasks were done: they did not wait for it.

@@ -1,0 +1,1 @@
+"""`python -m tasks.inspect`: Celery's `inspect` and `redis-cli LLEN`, read from the real state."""
