@@ -77,13 +77,14 @@ class TickLoop:
 
     async def _iterate(self) -> None:
         now = self._clock()
-        version = await self._state.version()
-        if self._refresh_due(now, version):
-            await self._refresh(now)
-            self._version = version
+        # Due ticks first: a refresh (a SCAN of the keyspace) must not make them late.
         due = [e for e in self._entries.values() if e.next_due is not None and e.next_due <= now]
         await asyncio.gather(*(self._fire(entry, now) for entry in due))
-        await self._sleep_until_next(now)
+        version = await self._state.version()
+        if self._refresh_due(now, version):
+            await self._refresh(self._clock())
+            self._version = version
+        await self._sleep_until_next(self._clock())
 
     def _refresh_due(self, now: datetime, version: int) -> bool:
         minute = now.replace(second=0, microsecond=0)

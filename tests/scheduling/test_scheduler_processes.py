@@ -33,15 +33,15 @@ def test_two_schedulers_side_by_side_send_each_tick_once(
     wait_until(lambda: len(sent(settings, "every-second")) >= 2, within=30, what="ticks")
     both_from = sent(settings, "every-second")[-1].tick
     wait_until(
-        lambda: sent(settings, "every-second")[-1].tick >= both_from + timedelta(seconds=6),
+        lambda: sent(settings, "every-second")[-1].tick >= both_from + timedelta(seconds=4),
         within=30,
-        what="6 more ticks",
+        what="4 more ticks",
     )
 
     first.stop()  # failover: the other one carries on, nothing re-sent
     stopped_at = sent(settings, "every-second")[-1].tick
     wait_until(
-        lambda: sent(settings, "every-second")[-1].tick >= stopped_at + timedelta(seconds=3),
+        lambda: sent(settings, "every-second")[-1].tick >= stopped_at + timedelta(seconds=2),
         within=30,
         what="ticks after failover",
     )
