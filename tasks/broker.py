@@ -22,6 +22,7 @@ from tasks.retry import RetryMiddleware
 from tasks.revoke_middleware import RevokeMiddleware
 from tasks.signals import TaskSignals
 from tasks.streams import DeliveryConfig, StreamBroker
+from tasks.streams.reconnect import stale_connection_retry
 from tasks.time_limits import TimeLimitMiddleware
 
 
@@ -31,6 +32,7 @@ def build_broker(settings: Settings) -> AsyncBroker:
         result_ex_time=settings.result_ttl_seconds,
         serializer=JSONSerializer(),  # taskiq-redis defaults to pickle
         prefix_str=settings.key("result"),
+        retry=stale_connection_retry(),  # the first call after a Redis restart must not fail
     )
     # Reclaim on a timer, heartbeats, bounded prefetch, hand-back, safe trimming, recycling:
     # see tasks/streams/ and docs/delivery.md.

@@ -15,26 +15,27 @@ from typing import Any
 
 from taskiq import AckableMessage, AsyncBroker, TaskiqMessage, TaskiqResult
 from taskiq.acks import AckController
-from taskiq.receiver import Receiver
 from taskiq.utils import maybe_awaitable
 
 from tasks.admission import Admission
 from tasks.expiry import expiry_error
+from tasks.streams.receiver import StreamReceiver
 
 logger = logging.getLogger(__name__)
 
 
-class StackReceiver(Receiver):
+class StackReceiver(StreamReceiver):
     def __init__(self, broker: AsyncBroker, *args: Any, **kwargs: Any) -> None:
         super().__init__(broker, *args, **kwargs)
         self._admission = Admission(broker)
 
-    async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
+    async def handle(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
         # Before taskiq's callback, which acks and drops an undecodable message or an unknown
-        # task: dead letters, eta and rate limits (tasks/admission.py) decide first.
+        # task: dead letters, eta and rate limits (tasks/admission.py) decide first. `handle`,
+        # not `callback`: StreamReceiver.callback wraps this (tasks/streams/receiver.py).
         raw = message.data if isinstance(message, AckableMessage) else message
         if await self._admission.admit(raw):
-            await super().callback(message, raise_err)
+            await super().handle(message, raise_err)
         elif isinstance(message, AckableMessage):
             await maybe_awaitable(message.ack())
 

@@ -15,24 +15,23 @@ import contextlib
 import logging
 import os
 import socket
-import time
 import uuid
 from collections import deque
 from collections.abc import AsyncGenerator
-from functools import partial
 from typing import cast
 
 from redis.asyncio import Redis, ResponseError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
+from tasks.streams.ack import StreamAck
 from tasks.streams.config import DeliveryConfig
 from tasks.streams.handback import hand_back
 from tasks.streams.heartbeat import run_heartbeat
 from tasks.streams.inflight import Delivery, InFlight
-from tasks.streams.loop_guard import require_uvloop
+from tasks.streams.preconditions import require_stream_receiver, require_uvloop
 from tasks.streams.reclaim import Reclaimer
-from tasks.streams.reconnect import OUTAGE_ERRORS, Outage
+from tasks.streams.reconnect import OUTAGE_ERRORS, Outage, stale_connection_retry
 from tasks.streams.recycle import RecyclePolicy, current_rss
 from tasks.streams.trim import run_trimmer
 
@@ -59,6 +58,7 @@ class StreamBroker(RedisStreamBroker):
             maxlen=None,  # trimmed by id instead, see tasks/streams/trim.py
             idle_timeout=delivery.redelivery_timeout_ms,
             xread_count=delivery.capacity,
+            retry=stale_connection_retry(),
         )
         self.delivery = delivery
         self._inflight = InFlight()
@@ -69,6 +69,7 @@ class StreamBroker(RedisStreamBroker):
     async def startup(self) -> None:
         if self.is_worker_process:
             require_uvloop()
+            require_stream_receiver(self.state)
             self.consumer_name = consumer_name()
         await super().startup()
         if self.is_worker_process:
@@ -119,7 +120,14 @@ class StreamBroker(RedisStreamBroker):
                     fetched.extend(await self._fetch(redis, reclaimer, outage))
                 delivery = fetched.popleft()
                 self._fetched += 1
-                yield AckableMessage(data=delivery.data, ack=partial(self._ack, delivery))
+                ack = StreamAck(
+                    self.connection_pool,
+                    self.consumer_group_name,
+                    self._inflight,
+                    delivery,
+                    give_up_after=self.delivery.redelivery_timeout,
+                )
+                yield AckableMessage(data=delivery.data, ack=ack)
         finally:
             # Fetched but not handed to the receiver: back to the queue now, not after a timeout.
             await self._give_back(list(fetched))
@@ -166,28 +174,6 @@ class StreamBroker(RedisStreamBroker):
             for stream, entries in streams
             for message_id, fields in entries
         ]
-
-    async def _ack(self, delivery: Delivery) -> None:
-        """XACK, retried through an outage for up to a redelivery timeout."""
-        outage = Outage(logger, f"ack of {delivery.message_id}")
-        deadline = time.monotonic() + self.delivery.redelivery_timeout
-        try:
-            async with Redis(connection_pool=self.connection_pool) as redis:
-                while True:
-                    try:
-                        await redis.xack(
-                            delivery.stream, self.consumer_group_name, delivery.message_id
-                        )
-                        return
-                    except OUTAGE_ERRORS as exc:
-                        if time.monotonic() > deadline:
-                            logger.error(
-                                "gave up acking %s; it will run again", delivery.message_id
-                            )
-                            return
-                        await asyncio.sleep(outage.failed(exc))
-        finally:
-            self._inflight.discard(delivery)
 
     async def _give_back(self, deliveries: list[Delivery]) -> None:
         if not deliveries:

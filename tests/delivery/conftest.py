@@ -18,7 +18,10 @@ TEST_TASKS = "tests.delivery.tasks_for_tests"
 
 def worker_command() -> str:
     """The Procfile's worker line, also importing the test-only tasks."""
-    return procfile_commands()["worker"].replace("tasks.registry", f"tasks.registry {TEST_TASKS}")
+    command = procfile_commands()["worker"]
+    command = command.replace("tasks.registry", f"tasks.registry {TEST_TASKS}")
+    # Per-task INFO lines cost a loaded 2-core machine more than the tasks do.
+    return f"{command} --log-level WARNING"
 
 
 @pytest.fixture
