@@ -1,8 +1,12 @@
-"""A worker child without uvloop refuses to start, loudly, rather than hang on SIGTERM later."""
+"""A worker child that could not deliver reliably refuses to start, loudly, and takes nothing:
+without uvloop (it would hang on SIGTERM) or without our receiver (a message whose handling
+failed outside its task would be held until the child exits)."""
 
 import asyncio
+import re
 from pathlib import Path
 
+import pytest
 import uvloop
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
@@ -23,7 +27,9 @@ def test_loop_is_uvloop_tells_the_loops_apart() -> None:
             loop.close()
 
 
-async def test_worker_without_uvloop_fails_at_startup_and_takes_nothing(
+@pytest.mark.parametrize("missing", ["uvloop", "receiver"])
+async def test_unsafe_worker_fails_at_startup_and_takes_nothing(
+    missing: str,
     settings: Settings,
     start: StartProcess,
     client_broker: AsyncBroker,
@@ -31,14 +37,21 @@ async def test_worker_without_uvloop_fails_at_startup_and_takes_nothing(
     stream: StreamView,
     tmp_path: Path,
 ) -> None:
-    # An importable `uvloop` that raises ImportError: taskiq falls back to asyncio's loop.
-    shadow = tmp_path / "shadow" / "uvloop"
-    shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = {"WORKER_PROCESSES": "1"}
+    command = worker_command()
+    if missing == "uvloop":
+        # An importable `uvloop` that raises ImportError: taskiq falls back to asyncio's loop.
+        shadow = tmp_path / "shadow" / "uvloop"
+        shadow.mkdir(parents=True)
+        (shadow / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+        env["PYTHONPATH"] = str(shadow.parent)
+        expected = "not uvloop: it would hang on SIGTERM. Install taskiq[uv]"
+    else:
+        command = re.sub(r"--receiver \S+", "--receiver taskiq.receiver:Receiver", command)
+        expected = "the stream broker needs its receiver"
     await touch.kicker().with_broker(client_broker).kiq("never")
 
-    worker = start("worker", worker_command(), WORKER_PROCESSES="1", PYTHONPATH=str(shadow.parent))
-    wait_until(lambda: "not uvloop" in worker.log(), within=90, what="the startup error")
-    assert "Install taskiq[uv]" in worker.log()
+    worker = start("worker", command, **env)
+    wait_until(lambda: expected in worker.log(), within=90, what="the startup error")
     assert run_counts(sync_redis, settings) == {}
     assert (stream.pending(), stream.lag()) == (0, 1)  # the message waits for a sound worker
