@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # the harness runs headless
 import matplotlib.pyplot as plt
 
 from bench.model import RunResults
+from bench.report import PHASES
 from bench.targets import CELERY, TASKIQ
 
 __all__ = ["write_charts"]
@@ -78,7 +79,8 @@ def write_charts(results: RunResults, directory: Path) -> list[Path]:
 
     if results.web is not None and results.web.by_route:
         routes = list(results.web.by_route)
-        phases = sorted({p for by_phase in results.web.by_route.values() for p in by_phase})
+        seen = {p for by_phase in results.web.by_route.values() for p in by_phase}
+        phases = [p for p in PHASES if p in seen]
         web = {
             phase: [
                 s.p99 * 1000 if (s := results.web.by_route[r].get(phase)) else None for r in routes

@@ -19,9 +19,12 @@ from pathlib import Path
 
 from bench import charts, meta, pg, report, targets, workloads
 from bench.ceiling import measure_ceiling
+from bench.celery_baseline.side import celery_side
 from bench.config import ALL_WORKLOADS, BenchConfig
 from bench.model import Check, RunResults, StackResults
-from bench.sides import Side, celery_side, claim_redis_db
+from bench.sides import Side, claim_redis_db
+from bench.targets import TASKIQ
+from bench.taskiq_side.side import taskiq_side
 
 __all__ = ["main"]
 
@@ -43,7 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> BenchConfig:
 
 
 def build_sides(cfg: BenchConfig) -> list[Side]:
-    return [celery_side(cfg)]
+    return [celery_side(cfg), taskiq_side(cfg)]
 
 
 def run_workloads(cfg: BenchConfig, results: RunResults, sides: list[Side]) -> None:
@@ -60,14 +63,19 @@ def run_workloads(cfg: BenchConfig, results: RunResults, sides: list[Side]) -> N
     if "W7" in cfg.workloads:
         print("bench: W7", flush=True)
         workloads.bulk_enqueue(results, sides)
+    if "W4" in cfg.workloads:
+        # Last: its anti-pattern phase stops the stack's worker.
+        print("bench: W4", flush=True)
+        workloads.web_latency(results, next(side for side in sides if side.name == TASKIQ))
 
 
 def write_outputs(cfg: BenchConfig, results: RunResults) -> Path:
     verdicts = targets.evaluate(results)
     stamp = results.started_at.replace(":", "-")
-    if cfg.quick:
-        # Smoke runs exercise every writer but leave the committed report alone.
-        json_path = cfg.tmp / f"{stamp}-quick.json"
+    if cfg.quick or cfg.workloads != ALL_WORKLOADS:
+        # Smoke and partial runs exercise every writer but leave the committed report alone.
+        kind = "quick" if cfg.quick else "partial"
+        json_path = cfg.tmp / f"{stamp}-{kind}.json"
         doc_path, image_dir = cfg.tmp / "benchmarks.md", cfg.tmp / "img"
     else:
         json_path = cfg.out / f"{stamp}.json"

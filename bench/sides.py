@@ -1,20 +1,30 @@
 """The two stacks as the harness sees them: their services, client driver and settings."""
 
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import redis
 
-from bench.celery_baseline.app import QUEUE, TICK_RUN_ID_ENV
-from bench.config import BenchConfig, free_port
+from bench.config import BenchConfig
 from bench.drive import DriveReport, read_report
 from bench.services import Service, wait_until
 
-__all__ = ["Side", "celery_side", "claim_redis_db"]
+__all__ = ["Side", "claim_redis_db", "healthy", "procfile_command"]
 
 OWNER_KEY = "bench:owner"
+
+
+def procfile_command(procfile: Path, process: str) -> str:
+    """The command line of one Procfile entry, as honcho would hand it to a shell."""
+    for line in procfile.read_text().splitlines():
+        match = re.match(rf"^{re.escape(process)}:\s*(.+)$", line)
+        if match:
+            return match.group(1).strip()
+    raise ValueError(f"{procfile} has no {process!r} process")
 
 
 def claim_redis_db(url: str) -> None:
@@ -29,6 +39,15 @@ def claim_redis_db(url: str) -> None:
         client.set(OWNER_KEY, "bench")
     finally:
         client.close()
+
+
+def healthy(service: Service, base_url: str) -> bool:
+    """GET /health answers 200; a service that died raises instead of being waited for."""
+    service.ensure_alive()
+    try:
+        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @dataclass
@@ -74,7 +93,7 @@ class Side:
     def start(self) -> None:
         self.worker.start()
         self.web.start()
-        wait_until(self._web_ready, 60, f"{self.name} web /health")
+        wait_until(lambda: healthy(self.web, self.web_url), 60, f"{self.name} web /health")
         self.worker.ensure_alive()
         # A worker is ready when it has run tasks: this also warms imports, pools and caches.
         report = self.drive("noop", 20, 10, "warmup")
@@ -83,91 +102,6 @@ class Side:
                 f"{self.name} warm-up: {report.ok}/20 results\n{self.worker.log_tail()}"
             )
 
-    def _web_ready(self) -> bool:
-        self.web.ensure_alive()
-        try:
-            return httpx.get(f"{self.web_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     def stop(self) -> None:
         for service in (self.web, self.worker, *self.extra_services):
             service.stop()
-
-
-def celery_side(cfg: BenchConfig) -> Side:
-    redis_url = cfg.redis_db_url(cfg.celery_redis_db)
-    env = cfg.base_env() | {
-        "BENCH_CELERY_REDIS_URL": redis_url,
-        "BENCH_CELERY_DATABASE_URL": cfg.bench_db_url,
-    }
-    app = ["-A", "bench.celery_baseline.app"]
-    processes = str(cfg.worker_processes)
-    worker = Service(
-        "celery worker",
-        [
-            *(cfg.python, "-m", "celery", *app, "worker"),
-            *("--pool=prefork", f"--concurrency={processes}", "-Q", QUEUE),
-            *("--loglevel=WARNING", "-n", "bench-celery@%h"),
-            # Cluster chatter a single worker does not need, off as a tuned deployment has it.
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ],
-        env,
-        cfg.tmp / "celery-worker.log",
-        cfg.root,
-    )
-    port = free_port()
-    web = Service(
-        "celery web",
-        [
-            *(cfg.python, "-m", "uvicorn", "bench.celery_baseline.web:app"),
-            *("--port", str(port), "--log-level", "warning"),
-        ],
-        env,
-        cfg.tmp / "celery-web.log",
-        cfg.root,
-    )
-
-    def make_beat(run_id: str) -> Service:
-        schedule = cfg.tmp / "celerybeat-schedule"
-        for stale in cfg.tmp.glob("celerybeat-schedule*"):
-            stale.unlink()
-        return Service(
-            "celery beat",
-            [cfg.python, "-m", "celery", *app, "beat", "-s", str(schedule), "--loglevel=WARNING"],
-            env | {TICK_RUN_ID_ENV: run_id},
-            cfg.tmp / "celery-beat.log",
-            cfg.root,
-        )
-
-    def purge() -> None:
-        client = redis.Redis.from_url(redis_url)
-        try:
-            client.delete(QUEUE)
-        finally:
-            client.close()
-
-    return Side(
-        name="celery",
-        cfg=cfg,
-        env=env,
-        drive_module="bench.celery_baseline.drive",
-        worker=worker,
-        web=web,
-        web_url=f"http://127.0.0.1:{port}",
-        make_scheduler=make_beat,
-        purge=purge,
-        settings={
-            "pool": f"prefork, concurrency {processes} (= processes)",
-            "prefetch multiplier": "1",
-            "acks_late": "True",
-            "serializers": "JSON",
-            "result_expires": "3600 s",
-            "broker / results": f"Redis DB {cfg.celery_redis_db} (list queue, pub/sub results)",
-            "DB": "per-child loop + create_async_engine(pool_pre_ping=True), pool 5+10",
-            "worker flags": "--without-gossip --without-mingle --without-heartbeat",
-            "W7 kicks": "apply_async(ignore_result=True) in a sync route",
-            "W5": "celery beat, schedule=1.0 s",
-        },
-        connection_budget=cfg.worker_processes * 15,
-    )

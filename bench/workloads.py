@@ -1,5 +1,7 @@
 """W1 to W7: each runs on both stacks, one after the other, and records results and checks."""
 
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Sequence
@@ -8,12 +10,14 @@ import httpx
 
 from bench import pg
 from bench.drive import DriveReport
-from bench.model import Check, RoundTrips, RunResults, TickResults
-from bench.services import RssSampler, rss_by_role
-from bench.sides import Side
-from bench.stats import grid_lateness, rate, summarize
+from bench.model import Check, RoundTrips, RunResults, TickResults, WebLatency
+from bench.services import RssSampler, rss_by_role, wait_until
+from bench.sides import Side, healthy
+from bench.stats import Summary, grid_lateness, rate, summarize
+from bench.targets import ANTI, IDLE, LOAD
+from bench.taskiq_side.side import anti_pattern_web
 
-__all__ = ["bulk_enqueue", "idle_memory", "round_trips", "scheduler_ticks"]
+__all__ = ["bulk_enqueue", "idle_memory", "round_trips", "scheduler_ticks", "web_latency"]
 
 DRIVE_WORKLOAD = {"W1": "noop", "W2": "sleep", "W3": "insert"}
 
@@ -151,3 +155,84 @@ def bulk_enqueue(results: RunResults, sides: Sequence[Side]) -> None:
         results.stacks[side.name].bulk_kicks_per_s = rate(kicked, elapsed) if kicked else None
         # The backlog would keep this stack's workers busy while the next one is measured.
         side.purge()
+
+
+# Ten orders: a real upload, small enough that the import it queues is no load of its own.
+ORDERS_CSV = (
+    "order_id,customer,amount,currency,created_at\n"
+    + "".join(f"b{i},customer {i},{i}.50,EUR,2026-11-01T12:00:00\n" for i in range(10))
+).encode()
+ROUTES = ("GET /health", "POST /imports")
+
+
+def _sample_routes(
+    base_url: str, requests: int, results: RunResults, phase: str
+) -> dict[str, Summary]:
+    """Latency of each route, one request at a time (a user, not a load generator)."""
+    latencies: dict[str, list[float]] = {route: [] for route in ROUTES}
+    statuses: list[int] = []
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for _ in range(requests):
+            for route in ROUTES:
+                method, path = route.split(" ")
+                started = time.perf_counter()
+                response = client.request(
+                    method, path, content=ORDERS_CSV if method == "POST" else None
+                )
+                latencies[route].append(time.perf_counter() - started)
+                statuses.append(response.status_code)
+    bad = [status for status in statuses if status >= 300]
+    results.checks.append(
+        Check(
+            f"W4 {phase}: every request answered 2xx",
+            not bad,
+            f"{len(bad)} of {len(statuses)} not 2xx",
+        )
+    )
+    return {route: summarize(values) for route, values in latencies.items()}
+
+
+def _under_load(side: Side, seconds: float) -> "subprocess.Popen[bytes]":
+    """W2 tasks kicked without pause for `seconds`: enough to keep every worker slot busy."""
+    sizes = side.cfg.sizes
+    argv = side.drive_argv("sleep", 10**9, sizes.w2_window, _run_id("W4"), seconds=seconds)
+    return subprocess.Popen(argv, env=side.env, cwd=side.cfg.root, stdout=subprocess.DEVNULL)
+
+
+def _measure_phases(
+    side: Side,
+    base_url: str,
+    results: RunResults,
+    phases: tuple[str, str],
+    by_route: dict[str, dict[str, Summary]],
+) -> None:
+    sizes = side.cfg.sizes
+    idle_phase, load_phase = phases
+    for route, summary in _sample_routes(base_url, sizes.w4_requests, results, idle_phase).items():
+        by_route.setdefault(route, {})[idle_phase] = summary
+    load = _under_load(side, sizes.w4_load_seconds)
+    try:
+        time.sleep(2.0)  # let the backlog build before sampling
+        for route, summary in _sample_routes(
+            base_url, sizes.w4_requests, results, load_phase
+        ).items():
+            by_route.setdefault(route, {})[load_phase] = summary
+    finally:
+        load.send_signal(signal.SIGTERM)
+        load.wait(30)
+
+
+def web_latency(results: RunResults, side: Side) -> None:
+    """W4: the stack's web idle and with its worker saturated, then the anti-pattern's."""
+    by_route: dict[str, dict[str, Summary]] = {}
+    _measure_phases(side, side.web_url, results, (IDLE, LOAD), by_route)
+    side.purge()
+    # The anti-pattern's receiver must be the only consumer, so the stack's worker stops.
+    side.worker.stop()
+    anti, anti_url = anti_pattern_web(side)
+    side.extra_services.append(anti)
+    anti.start()
+    wait_until(lambda: healthy(anti, anti_url), 60, "anti-pattern web /health")
+    _measure_phases(side, anti_url, results, (f"{ANTI} idle", ANTI), by_route)
+    anti.stop()
+    results.web = WebLatency(by_route)

@@ -1,0 +1,53 @@
+"""`uvicorn bench.taskiq_side.antipattern:app`: what the articles warn about, for W4 only.
+
+The stack's web app, whose lifespan also starts the receiver and the scheduler inside the web
+process with `asyncio.create_task(run_receiver_task(...))` / `run_scheduler_task(...)`, so
+tasks and schedules compete with requests for one event loop. Never deploy this.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from taskiq.api import run_receiver_task, run_scheduler_task
+
+from app.lifespan import lifespan as stack_lifespan
+from app.main import create_app
+from bench.taskiq_side import tasks as bench_tasks
+from core.settings import get_settings
+from scheduler.main import scheduler
+from tasks import registry
+from tasks.broker import broker
+
+__all__ = ["app"]
+
+# Imported for their side effect: the receiver finds tasks in the broker's registry.
+_TASK_MODULES = (registry, bench_tasks)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # As a receiver the broker must start as a worker: WORKER_STARTUP builds the resources that
+    # the tasks' dependencies read. Users of this pattern flip the same flag.
+    broker.is_worker_process = True
+    async with stack_lifespan(app):
+        background = [
+            asyncio.create_task(
+                run_receiver_task(broker, max_async_tasks=get_settings().worker_concurrency)
+            ),
+            asyncio.create_task(run_scheduler_task(scheduler)),
+        ]
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+app = create_app()
+app.router.lifespan_context = lifespan
