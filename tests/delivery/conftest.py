@@ -1,7 +1,7 @@
 """Fixtures for the delivery tests: a client broker for this test's stack, the worker command
 with the test-only tasks, and a synchronous view of the stream."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,8 +10,9 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tasks.broker import build_broker
-from tests.delivery.tasks_for_tests import runs_key
-from tests.support.processes import procfile_commands
+from tests.conftest import StartProcess
+from tests.delivery.tasks_for_tests import done_key, runs_key, touch
+from tests.support.processes import StackProcess, procfile_commands, wait_until
 
 TEST_TASKS = "tests.delivery.tasks_for_tests"
 
@@ -22,6 +23,26 @@ def worker_command() -> str:
     command = command.replace("tasks.registry", f"tasks.registry {TEST_TASKS}")
     # Per-task INFO lines cost a loaded 2-core machine more than the tasks do.
     return f"{command} --log-level WARNING"
+
+
+StartWorker = Callable[..., StackProcess]
+
+
+@pytest.fixture
+def start_worker(start: StartProcess) -> StartWorker:
+    """Start a worker with the test tasks and small DB pools (test runs share PostgreSQL)."""
+
+    def _start(command: str | None = None, **env: str) -> StackProcess:
+        pools = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2"}
+        return start("worker", command or worker_command(), **(pools | env))
+
+    return _start
+
+
+async def warm_up(broker: AsyncBroker, redis: SyncRedis, settings: Settings) -> None:
+    """Wait until a worker runs tasks: a child is up, past its startup hooks."""
+    await touch.kicker().with_broker(broker).kiq("warm-up")
+    wait_until(lambda: redis.hexists(done_key(settings), "warm-up"), within=90, what="worker up")
 
 
 @pytest.fixture

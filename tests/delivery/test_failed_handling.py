@@ -6,22 +6,19 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.conftest import StartWorker, StreamView, run_counts
 from tests.delivery.tasks_for_tests import touch
 from tests.support.processes import wait_until
 
 
 async def test_failed_handling_is_logged_and_redelivered(
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
 ) -> None:
-    worker = start(
-        "worker",
-        worker_command(),
+    worker = start_worker(
         WORKER_PROCESSES="1",
         REDELIVERY_TIMEOUT_SECONDS="1",
         RECLAIM_INTERVAL_SECONDS="0.3",

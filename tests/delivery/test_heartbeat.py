@@ -11,8 +11,7 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.conftest import StartWorker, StreamView, run_counts, warm_up
 from tests.delivery.tasks_for_tests import done_key, touch
 from tests.support.processes import wait_until
 
@@ -21,26 +20,19 @@ REDELIVERY_TIMEOUT = 2.0
 
 async def test_long_task_under_traffic_runs_exactly_once(
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
 ) -> None:
-    start(
-        "worker",
-        worker_command(),
+    start_worker(
         WORKER_PROCESSES="2",
         WORKER_CONCURRENCY="4",
         REDELIVERY_TIMEOUT_SECONDS=str(REDELIVERY_TIMEOUT),
         RECLAIM_INTERVAL_SECONDS="0.3",
-        DB_POOL_SIZE="2",
-        DB_MAX_OVERFLOW="2",
     )
+    await warm_up(client_broker, sync_redis, settings)
     kicker = touch.kicker().with_broker(client_broker)
-    await kicker.kiq("warm-up")
-    wait_until(
-        lambda: sync_redis.hexists(done_key(settings), "warm-up"), within=60, what="worker up"
-    )
 
     await kicker.kiq("long", seconds=3 * REDELIVERY_TIMEOUT)
     # Steady traffic for the whole run: every read is a chance for taskiq-redis to re-claim.

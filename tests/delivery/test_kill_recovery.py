@@ -16,9 +16,8 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tasks.streams.config import recovery_bound
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, run_counts, worker_command
-from tests.delivery.tasks_for_tests import EFFECTS_TABLE, done_key, record, runs_key, touch
+from tests.delivery.conftest import StartWorker, StreamView, run_counts, warm_up
+from tests.delivery.tasks_for_tests import EFFECTS_TABLE, record, runs_key
 from tests.support.processes import wait_until
 
 TASKS = 2000
@@ -33,7 +32,7 @@ def _dsn(settings: Settings) -> str:
 
 async def test_sigkill_mid_run_loses_nothing_and_doubles_no_effect(
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
@@ -41,21 +40,14 @@ async def test_sigkill_mid_run_loses_nothing_and_doubles_no_effect(
     conn = await asyncpg.connect(_dsn(settings))
     try:
         await conn.execute(EFFECTS_TABLE)
-        worker = start(
-            "worker",
-            worker_command(),
+        worker = start_worker(
             WORKER_PROCESSES="2",
             WORKER_CONCURRENCY="8",
             REDELIVERY_TIMEOUT_SECONDS=str(REDELIVERY_TIMEOUT),
             RECLAIM_INTERVAL_SECONDS=str(RECLAIM_INTERVAL),
             STREAM_TRIM_INTERVAL_SECONDS="1",
-            DB_POOL_SIZE="2",
-            DB_MAX_OVERFLOW="2",
         )
-        await touch.kicker().with_broker(client_broker).kiq("warm-up")
-        wait_until(
-            lambda: sync_redis.hexists(done_key(settings), "warm-up"), within=90, what="worker up"
-        )
+        await warm_up(client_broker, sync_redis, settings)
         kicker = record.kicker().with_broker(client_broker)
         for n in range(TASKS):
             await kicker.kiq(n)

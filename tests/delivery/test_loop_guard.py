@@ -13,8 +13,7 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tasks.streams.preconditions import loop_is_uvloop
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.conftest import StartWorker, StreamView, run_counts, worker_command
 from tests.delivery.tasks_for_tests import touch
 from tests.support.processes import wait_until
 
@@ -31,14 +30,14 @@ def test_loop_is_uvloop_tells_the_loops_apart() -> None:
 async def test_unsafe_worker_fails_at_startup_and_takes_nothing(
     missing: str,
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
     tmp_path: Path,
 ) -> None:
     env = {"WORKER_PROCESSES": "1"}
-    command = worker_command()
+    command = None
     if missing == "uvloop":
         # An importable `uvloop` that raises ImportError: taskiq falls back to asyncio's loop.
         shadow = tmp_path / "shadow" / "uvloop"
@@ -47,11 +46,12 @@ async def test_unsafe_worker_fails_at_startup_and_takes_nothing(
         env["PYTHONPATH"] = str(shadow.parent)
         expected = "not uvloop: it would hang on SIGTERM. Install taskiq[uv]"
     else:
-        command = re.sub(r"--receiver \S+", "--receiver taskiq.receiver:Receiver", command)
+        receiver = "--receiver taskiq.receiver:Receiver"
+        command = re.sub(r"--receiver \S+", receiver, worker_command())
         expected = "the stream broker needs its receiver"
     await touch.kicker().with_broker(client_broker).kiq("never")
 
-    worker = start("worker", command, **env)
+    worker = start_worker(command, **env)
     wait_until(lambda: expected in worker.log(), within=90, what="the startup error")
     assert run_counts(sync_redis, settings) == {}
     assert (stream.pending(), stream.lag()) == (0, 1)  # the message waits for a sound worker

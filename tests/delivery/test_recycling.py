@@ -5,8 +5,7 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, run_counts, worker_command
+from tests.delivery.conftest import StartWorker, StreamView, run_counts
 from tests.delivery.tasks_for_tests import done_key, touch
 from tests.support.processes import wait_until
 
@@ -18,19 +17,15 @@ LIMIT_MB = 250
 
 async def test_memory_hungry_tasks_recycle_their_child_and_none_is_lost(
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
 ) -> None:
-    worker = start(
-        "worker",
-        worker_command(),
+    worker = start_worker(
         WORKER_PROCESSES="1",
         WORKER_CONCURRENCY="2",
         WORKER_MAX_MEMORY_MB=str(LIMIT_MB),
-        DB_POOL_SIZE="2",
-        DB_MAX_OVERFLOW="2",
     )
     kicker = touch.kicker().with_broker(client_broker)
     for n in range(TASKS):

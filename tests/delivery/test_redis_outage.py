@@ -11,8 +11,7 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from tasks.broker import build_broker
-from tests.conftest import StartProcess
-from tests.delivery.conftest import worker_command
+from tests.delivery.conftest import StartWorker
 from tests.delivery.tasks_for_tests import done_key, touch
 from tests.delivery.throwaway_redis import ThrowawayRedis
 from tests.support.processes import free_port, wait_until
@@ -31,16 +30,14 @@ def own_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
 
 
 async def test_listen_survives_a_redis_restart(
-    settings: Settings, own_redis: ThrowawayRedis, start: StartProcess
+    settings: Settings, own_redis: ThrowawayRedis, start_worker: StartWorker
 ) -> None:
     own_settings = settings.model_copy(update={"redis_url": own_redis.url})
     broker: AsyncBroker = build_broker(own_settings)
     await broker.startup()
     redis = SyncRedis.from_url(own_redis.url, decode_responses=True)
     try:
-        worker = start(
-            "worker",
-            worker_command(),
+        worker = start_worker(
             WORKER_PROCESSES="1",
             REDIS_URL=own_redis.url,
         )

@@ -10,9 +10,8 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tests.conftest import StartProcess
-from tests.delivery.conftest import StreamView, worker_command
-from tests.delivery.tasks_for_tests import done_key, runs_key, touch
+from tests.delivery.conftest import StartWorker, StreamView, warm_up
+from tests.delivery.tasks_for_tests import runs_key, touch
 from tests.support.processes import wait_until
 
 DRAIN_SECONDS = 2
@@ -25,25 +24,18 @@ EXIT_BOUND = 1 + DRAIN_SECONDS + 5
 async def test_sigterm_exits_within_the_drain_bound_and_hands_back(
     busy: bool,
     settings: Settings,
-    start: StartProcess,
+    start_worker: StartWorker,
     client_broker: AsyncBroker,
     sync_redis: SyncRedis,
     stream: StreamView,
 ) -> None:
-    worker = start(
-        "worker",
-        worker_command(),
+    worker = start_worker(
         WORKER_PROCESSES="1",
         WORKER_CONCURRENCY=str(CONCURRENCY),
         WORKER_DRAIN_SECONDS=str(DRAIN_SECONDS),
-        DB_POOL_SIZE="2",
-        DB_MAX_OVERFLOW="2",
     )
+    await warm_up(client_broker, sync_redis, settings)
     kicker = touch.kicker().with_broker(client_broker)
-    await kicker.kiq("warm-up")
-    wait_until(
-        lambda: sync_redis.hexists(done_key(settings), "warm-up"), within=90, what="worker up"
-    )
     queued = 6 if busy else 0
     for n in range(queued):
         await kicker.kiq(f"long-{n}", seconds=60)
