@@ -112,7 +112,8 @@ class StreamBroker(RedisStreamBroker):
         fetched: deque[Delivery] = deque()
         try:
             while True:
-                reason = self._recycle.reason(fetched=self._fetched, rss_bytes=current_rss())
+                rss = current_rss() if self._recycle.max_memory_mb else 0
+                reason = self._recycle.reason(fetched=self._fetched, rss_bytes=rss)
                 if reason is not None:
                     logger.warning("recycling worker child %d: %s", os.getpid(), reason)
                     return
@@ -191,7 +192,7 @@ class StreamBroker(RedisStreamBroker):
             return
         for delivery in deliveries:
             self._inflight.discard(delivery)
-        logger.info("handed back %d fetched, unstarted messages", len(deliveries))
+        logger.info("handed back %d messages this child will not run", len(deliveries))
 
 
 def _text(value: bytes | str) -> str:
