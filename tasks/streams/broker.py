@@ -28,12 +28,13 @@ from tasks.streams.ack import StreamAck
 from tasks.streams.config import DeliveryConfig
 from tasks.streams.handback import hand_back
 from tasks.streams.heartbeat import run_heartbeat
+from tasks.streams.housekeeping import run_housekeeping
+from tasks.streams.ids import as_text
 from tasks.streams.inflight import Delivery, InFlight
 from tasks.streams.preconditions import require_stream_receiver, require_uvloop
 from tasks.streams.reclaim import Reclaimer
 from tasks.streams.reconnect import OUTAGE_ERRORS, Outage, stale_connection_retry
 from tasks.streams.recycle import RecyclePolicy, current_rss
-from tasks.streams.trim import run_trimmer
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,13 @@ class StreamBroker(RedisStreamBroker):
                     )
                 ),
                 asyncio.create_task(
-                    run_trimmer(redis, self.queue_name, interval=self.delivery.trim_interval)
+                    run_housekeeping(
+                        redis,
+                        self.queue_name,
+                        self.consumer_group_name,
+                        interval=self.delivery.trim_interval,
+                        redelivery_timeout=self.delivery.redelivery_timeout,
+                    )
                 ),
             ]
 
@@ -171,7 +178,7 @@ class StreamBroker(RedisStreamBroker):
         # redis-py types the parsed reply loosely; with RESP2 it is [[stream, [(id, fields)]]].
         streams = cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], response or [])
         return [
-            Delivery(_text(stream), _text(message_id), fields[b"data"])
+            Delivery(as_text(stream), as_text(message_id), fields[b"data"])
             for stream, entries in streams
             for message_id, fields in entries
         ]
@@ -193,7 +200,3 @@ class StreamBroker(RedisStreamBroker):
         for delivery in deliveries:
             self._inflight.discard(delivery)
         logger.info("handed back %d messages this child will not run", len(deliveries))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -10,6 +10,7 @@ import time
 
 from redis.asyncio import Redis
 
+from tasks.streams.ids import as_text
 from tasks.streams.inflight import Delivery
 
 
@@ -39,17 +40,13 @@ class Reclaimer:
             start_id=self._cursor,
             count=count,
         )
-        self._cursor = _text(cursor)
+        self._cursor = as_text(cursor)
         if self._cursor == "0-0":
             # A full pass found nothing more: rest until the next tick.
             self._next_at = time.monotonic() + self._interval
         # Entries trimmed while pending come back as deleted ids; Redis drops them itself.
         return [
-            Delivery(self._stream, _text(message_id), fields[b"data"])
+            Delivery(self._stream, as_text(message_id), fields[b"data"])
             for message_id, fields in entries
             if fields is not None
         ]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -6,24 +6,9 @@ trim by id instead: every entry below both the oldest pending id and the group's
 delivered id has been delivered and acknowledged, by every group of the stream.
 """
 
-import asyncio
-import logging
-
 from redis.asyncio import Redis
 
-from tasks.streams.reconnect import OUTAGE_ERRORS, Outage
-
-logger = logging.getLogger(__name__)
-
-
-def _parse(stream_id: str) -> tuple[int, int]:
-    millis, _, seq = stream_id.partition("-")
-    return int(millis), int(seq or 0)
-
-
-def next_id(stream_id: str) -> str:
-    millis, seq = _parse(stream_id)
-    return f"{millis}-{seq + 1}"
+from tasks.streams.ids import as_text, next_id, parse_id
 
 
 def trim_floor(groups: list[tuple[str, str | None]]) -> str | None:
@@ -37,7 +22,7 @@ def trim_floor(groups: list[tuple[str, str | None]]) -> str | None:
     ]
     if not floors:
         return None
-    lowest = min(floors, key=_parse)
+    lowest = min(floors, key=parse_id)
     return None if lowest == "0-1" else lowest
 
 
@@ -47,27 +32,12 @@ async def trim_once(redis: Redis, stream: str) -> int:
     for info in await redis.xinfo_groups(stream):
         name = info["name"]
         oldest = (await redis.xpending(stream, name))["min"]
-        groups.append((_text(info["last-delivered-id"]), None if oldest is None else _text(oldest)))
+        groups.append(
+            (as_text(info["last-delivered-id"]), None if oldest is None else as_text(oldest))
+        )
     floor = trim_floor(groups)
     if floor is None:
         return 0
     # Exact trimming: nothing below the floor survives, and the floor entry itself stays.
     removed: int = await redis.xtrim(stream, minid=floor, approximate=False)
     return removed
-
-
-async def run_trimmer(redis: Redis, stream: str, *, interval: float) -> None:
-    outage = Outage(logger, "trimmer")
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            removed = await trim_once(redis, stream)
-        except OUTAGE_ERRORS as exc:
-            outage.failed(exc)
-        else:
-            outage.succeeded()
-            logger.debug("trimmed %d acknowledged entries from %s", removed, stream)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

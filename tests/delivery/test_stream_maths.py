@@ -3,9 +3,10 @@
 import pytest
 
 from tasks.streams.config import heartbeat_interval, read_block_ms, recovery_bound
+from tasks.streams.ids import next_id
 from tasks.streams.reconnect import backoff_delay
 from tasks.streams.recycle import MIB, RecyclePolicy
-from tasks.streams.trim import next_id, trim_floor
+from tasks.streams.trim import trim_floor
 
 
 @pytest.mark.parametrize(("redelivery_timeout", "expected"), [(30.0, 10.0), (3.0, 1.0), (0.3, 0.1)])
