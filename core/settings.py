@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     redelivery_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     # How often an idle worker child looks for such orphaned messages.
     reclaim_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
-    # How often acknowledged entries are trimmed off the stream (never pending or undelivered ones).
+    # How often acknowledged entries are trimmed off the stream (never pending or undelivered
+    # ones) and consumers of exited worker children are deleted.
     stream_trim_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     # A worker child stops fetching, drains and is respawned after this many tasks (0 = never)...
     worker_max_tasks_per_child: Annotated[int, Field(ge=0)] = 0
