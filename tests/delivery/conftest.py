@@ -1,7 +1,7 @@
-"""Fixtures for the delivery tests: a client broker for this test's stack, the worker command
-with the test-only tasks, and a synchronous view of the stream."""
+"""Fixtures for the delivery tests: the worker with the test-only tasks, and a synchronous view
+of the stream (the client broker is tests/conftest.py's `client_broker`)."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -9,7 +9,6 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tasks.broker import build_broker
 from tests.conftest import StartProcess
 from tests.delivery.tasks_for_tests import done_key, runs_key, touch
 from tests.support.processes import StackProcess, procfile_commands, wait_until
@@ -43,17 +42,6 @@ async def warm_up(broker: AsyncBroker, redis: SyncRedis, settings: Settings) -> 
     """Wait until a worker runs tasks: a child is up, past its startup hooks."""
     await touch.kicker().with_broker(broker).kiq("warm-up")
     wait_until(lambda: redis.hexists(done_key(settings), "warm-up"), within=90, what="worker up")
-
-
-@pytest.fixture
-async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
-    """The broker as the web uses it (a client), pointed at this test's stack."""
-    broker = build_broker(settings)
-    await broker.startup()
-    try:
-        yield broker
-    finally:
-        await broker.shutdown()
 
 
 @dataclass
