@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_checker.findings import Level
-from migration_checker.fix import fix_project, unified_diff
+from migration_checker.fix import DEFAULT_BROKER_IMPORT, fix_project, unified_diff
 from migration_checker.project import ScanResult, scan_project
 from migration_checker.report import render_human, render_json, render_sarif
 from migration_checker.rules import RULES
@@ -24,6 +24,16 @@ FAIL_ON = {
     "hazard": Level.WARNING,
     "any": Level.NOTE,
 }
+
+
+def _broker_import(text: str) -> str:
+    module, colon, name = text.partition(":")
+    dotted = all(part.isidentifier() for part in module.split("."))
+    if not (colon and dotted and name.isidentifier()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected MODULE:NAME, e.g. tasks.broker:broker"
+        )
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,13 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--broker-import",
         metavar="MODULE:NAME",
-        help="with --fix: import the TaskIQ broker from here instead of leaving a TODO",
+        type=_broker_import,
+        help=f"with --fix: where rewritten task modules import the broker from "
+        f"(default: {DEFAULT_BROKER_IMPORT})",
     )
     return parser
 
 
 def _fix(result: ScanResult, args: argparse.Namespace, out: TextIO) -> None:
-    fixes = fix_project(result, args.broker_import)
+    fixes = fix_project(result, args.broker_import or DEFAULT_BROKER_IMPORT)
     for fix in fixes:
         out.write(unified_diff(fix.path, fix.old, fix.new))
     if args.write:

@@ -79,3 +79,5 @@ class ModuleFacts:
     settings: set[str] = field(default_factory=set)
     beat_entries: list[BeatEntry] = field(default_factory=list)
     beat_assign_line: int = 0
+    # Celery's `timezone` setting when it is a literal: beat's crontabs run in it.
+    timezone: str | None = None

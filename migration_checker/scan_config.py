@@ -110,6 +110,8 @@ class ConfigScan(ScanBase):
         if key == "beat_schedule" and isinstance(value, ast.Dict):
             self._record_beat(value)
             return
+        if key == "timezone" and isinstance(value, ast.Constant) and isinstance(value.value, str):
+            self.facts.timezone = value.value
         rule_id = setting_rule(key)
         self.emit(rule_id, node, f"setting {name}")
 

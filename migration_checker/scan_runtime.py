@@ -158,7 +158,9 @@ class RuntimeScan(ScanBase):
         if qualified in _PROCESS_POOLS or method == "Pool":
             self.emit("process-pool-in-task", node, f"{qualified}() inside task {task.func_name}")
         if method == "retry" and dotted(node.func) == "self.retry":
-            self.emit("retry-call", node, "self.retry() → raise; SmartRetryMiddleware")
+            self.emit(
+                "retry-call", node, "self.retry(): raise instead, and let the retry labels act"
+            )
 
     def _on_app(self, func: ast.expr) -> bool:
         return isinstance(func, ast.Attribute) and self.is_app(func.value)

@@ -2,5 +2,6 @@
 
 from migration_checker.fix.fixer import TODO_MARK, FileFix, fix_project
 from migration_checker.fix.source import unified_diff
+from migration_checker.fix.target import DEFAULT_BROKER_IMPORT
 
-__all__ = ["TODO_MARK", "FileFix", "fix_project", "unified_diff"]
+__all__ = ["DEFAULT_BROKER_IMPORT", "TODO_MARK", "FileFix", "fix_project", "unified_diff"]

@@ -1,9 +1,12 @@
 """Turn `beat_schedule` entries into `schedule=[...]` labels on the tasks they name.
 
 Only literal schedules translate: `crontab(...)` with constant fields becomes a cron string,
-a number of seconds or a constant `timedelta(...)` becomes an interval."""
+a number of seconds or a constant `timedelta(...)` becomes an interval. Each label keeps the
+entry's name as its fixed `schedule_id` (the key of the schedulers' shared state), and a cron
+keeps Celery's timezone as `cron_offset` (the stack's own default is its TIMEZONE setting)."""
 
 import ast
+import json
 from dataclasses import dataclass, field
 
 from migration_checker.facts import BeatEntry, ModuleFacts, TaskDef
@@ -12,6 +15,7 @@ __all__ = ["BeatPlan", "plan_beat"]
 
 _CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 _CRON_ORDER = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+CELERY_TIMEZONE = "UTC"  # Celery's default `timezone`
 _SECONDS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
 
@@ -57,7 +61,7 @@ def _schedule(node: ast.expr) -> tuple[str, str] | None:
     return ("interval", str(int(seconds))) if seconds == int(seconds) and seconds >= 1 else None
 
 
-def _label(entry: BeatEntry, segment: dict[str, str]) -> tuple[str | None, str]:
+def _label(entry: BeatEntry, segment: dict[str, str], tz: str) -> tuple[str | None, str]:
     schedule_node = None
     extras: list[str] = []
     for key, value in zip(entry.value.keys, entry.value.values, strict=True):
@@ -76,8 +80,11 @@ def _label(entry: BeatEntry, segment: dict[str, str]) -> tuple[str | None, str]:
     if schedule is None:
         return None, f"entry {entry.name!r}: schedule is not a literal crontab/interval"
     kind, when = schedule
-    literal = f'"{when}"' if kind == "cron" else when
-    return "{" + ", ".join([f'"{kind}": {literal}', *extras]) + "}", ""
+    trigger = [f'"cron": "{when}"', f'"cron_offset": {json.dumps(tz)}']
+    if kind == "interval":
+        trigger = [f'"interval": {when}']
+    fields = [*trigger, *extras, f'"schedule_id": {json.dumps(entry.name)}']
+    return "{" + ", ".join(fields) + "}", ""
 
 
 def _find_task(name: str, tasks: list[TaskDef]) -> TaskDef | None:
@@ -93,6 +100,7 @@ def plan_beat(modules: list[ModuleFacts], task_names: frozenset[str]) -> BeatPla
     was migrated by an earlier --fix needs nothing more."""
     plan = BeatPlan()
     tasks = [task for facts in modules for task in facts.tasks]
+    tz = next((f.timezone for f in modules if f.timezone), CELERY_TIMEZONE)
     for facts in modules:
         todos: list[str] = []
         moved: list[str] = []
@@ -103,7 +111,7 @@ def plan_beat(modules: list[ModuleFacts], task_names: frozenset[str]) -> BeatPla
                 for k, v in zip(entry.value.keys, entry.value.values, strict=True)
                 if isinstance(k, ast.Constant)
             }
-            label, reason = _label(entry, segment)
+            label, reason = _label(entry, segment, tz)
             if task is None and entry.task.rpartition(".")[2] in task_names:
                 continue
             if task is None:

@@ -1,16 +1,20 @@
-"""Rewrite task calls where it is mechanical: `.delay()`/`.apply_async()` on a known task
-inside an `async def` become `await ....kiq()`, and `.get()` on such a result becomes
-`wait_result()`. Anywhere else the caller needs a decision, so it gets a TODO instead."""
+"""Rewrite task calls where it is mechanical: on a known task inside an `async def`,
+`.delay()` becomes `await task.kiq()`, `.apply_async(args, kwargs, countdown=..., queue=...)`
+becomes `await apply_async(task, args, kwargs, ...)` (tasks/calling.py), and `.get()` on such a
+result becomes `wait_result()`. Anywhere else the caller needs a decision, so it gets a TODO."""
 
 import ast
 from dataclasses import dataclass, field
 
 from migration_checker.fix.source import EditableSource
+from migration_checker.fix.target import APPLY_ASYNC, Import, queue_todo
 
 __all__ = ["CallFixer", "NodeIndex"]
 
 _WRAPPED_PARENTS = (ast.Attribute, ast.Subscript, ast.Call, ast.BinOp, ast.UnaryOp, ast.Await)
-_APPLY_OPTIONS = frozenset({"args", "kwargs", "queue"})
+# Options tasks.calling.apply_async takes as Celery does. link/link_error take its `sig(...)`
+# signatures, not Celery's `.s()`, so they are left to a human.
+_APPLY_OPTIONS = frozenset({"args", "kwargs", "countdown", "eta", "expires", "queue", "task_id"})
 
 
 @dataclass(slots=True)
@@ -46,6 +50,9 @@ class CallFixer:
     task_names: frozenset[str]
     # (function, variable) pairs now holding an AsyncTaskiqTask.
     kicked: set[tuple[int, str]] = field(default_factory=set)
+    imports: set[Import] = field(default_factory=set)
+    # TODOs about calls that were rewritten all the same; the fixer drains them.
+    notes: list[str] = field(default_factory=list)
 
     def _receiver_is_task(self, call: ast.Call) -> bool:
         func = call.func
@@ -78,7 +85,7 @@ class CallFixer:
         else:
             built = self._apply_async(call, receiver)
             if built is None:
-                return "apply_async options (countdown/eta/link/...) need a decision"
+                return "apply_async options (link/link_error/...) need a decision"
             kicked = built
         parent = self.nodes.parents.get(id(call))
         text = f"await {kicked}"
@@ -93,22 +100,26 @@ class CallFixer:
 
     def _apply_async(self, call: ast.Call, receiver: str) -> str | None:
         keywords = {kw.arg: kw.value for kw in call.keywords}
-        if None in keywords or not _APPLY_OPTIONS.issuperset(keywords):
+        if None in keywords or not _APPLY_OPTIONS.issuperset(keywords) or len(call.args) > 2:
             return None
-        positional = [*call.args]
-        args = keywords.get("args", positional[0] if positional else None)
-        kwargs = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
-        parts: list[str] = []
-        if isinstance(args, ast.Tuple | ast.List):
-            parts += [self.source.segment(e) for e in args.elts]
-        elif args is not None:
-            parts.append(f"*{self.source.segment(args)}")
+        segment = self.source.segment
+        positional = [segment(a) for a in call.args]
+        args = segment(keywords.pop("args")) if "args" in keywords else None
+        kwargs = segment(keywords.pop("kwargs")) if "kwargs" in keywords else None
+        args = args or (positional[0] if positional else None)
+        kwargs = kwargs or (positional[1] if len(positional) > 1 else None)
+        parts = [receiver]
+        if args is not None:
+            parts.append(args)
         if kwargs is not None:
-            parts.append(f"**{self.source.segment(kwargs)}")
-        kicker = receiver
-        if "queue" in keywords:
-            kicker += f".kicker().with_labels(queue_name={self.source.segment(keywords['queue'])})"
-        return f"{kicker}.kiq({', '.join(parts)})"
+            parts.append(kwargs if args is not None else f"kwargs={kwargs}")
+        parts += [f"{name}={segment(value)}" for name, value in keywords.items()]
+        queue = keywords.get("queue")
+        todo = queue_todo(segment(queue)) if queue is not None else None
+        if todo is not None:
+            self.notes.append(todo)
+        self.imports.add(APPLY_ASYNC)
+        return f"{APPLY_ASYNC.name}({', '.join(parts)})"
 
     def result_get(self, line: int, column: int) -> str | None:
         call = self.nodes.calls.get((line, column, "get"))

@@ -1,15 +1,19 @@
-"""Rewrite a Celery task decorator and its options into `@broker.task(labels)`.
+"""Rewrite a Celery task decorator and its options into this stack's `@broker.task(labels)`.
 
-Options with a TaskIQ label are translated; the rest become TODO(migrate) comments, because
-their TaskIQ form (middleware settings, a worker per stream) is a decision, not a rename."""
+Options the stack reads as labels are translated (retries: fix/retry_labels.py); options it
+covers by default (`acks_late=True`: every message is acked after its result is saved) are
+dropped; the rest become TODO(migrate) comments, because their form here is a decision."""
 
 import ast
-import io
-import tokenize
+import json
 from dataclasses import dataclass, field
 
 from migration_checker.facts import TaskDef
+from migration_checker.fix.bind import rewrite_bound_self
+from migration_checker.fix.retry_labels import RETRY_OPTIONS, retry_labels
 from migration_checker.fix.source import EditableSource
+from migration_checker.fix.target import Import, Label, queue_todo
+from migration_checker.options import option_rule
 
 __all__ = ["BROKER_NAME", "DecoratorRewrite", "rewrite_task"]
 
@@ -17,120 +21,100 @@ BROKER_NAME = "broker"
 LINE_LENGTH = 100
 
 _TODO_BY_OPTION = {
-    "retry_backoff": "backoff is SmartRetryMiddleware(use_delay_exponent=True) on the broker",
-    "retry_backoff_max": "SmartRetryMiddleware(max_delay_exponent=...) on the broker",
-    "retry_jitter": "SmartRetryMiddleware(use_jitter=True) on the broker",
-    "retry_kwargs": "fold retry_kwargs into max_retries/delay labels",
-    "dont_autoretry_for": "re-raise these exceptions as NoRetry-style errors or filter them",
-    "rate_limit": "no built-in rate limit: use the project's rate-limit middleware",
-    "ignore_result": "results are written when the broker has a result backend: decide",
-    "routing_key": "route with queue_name labels (one stream per queue)",
-    "exchange": "route with queue_name labels (one stream per queue)",
-    "priority": "Redis streams have no priority: a separate queue_name + worker",
-    "reject_on_worker_lost": "unacked stream messages are reclaimed after idle_timeout",
-    "serializer": "the serializer belongs to the broker, not the task",
+    "routing_key": "route with the queue label or TASK_ROUTES (one stream per queue)",
+    "exchange": "route with the queue label or TASK_ROUTES (one stream per queue)",
+    "priority": "Redis streams have no priority: the urgent queue and its own worker",
+    "store_errors_even_if_ignored": "failures are always stored here",
+    "reject_on_worker_lost": "a dead worker's unacked messages are always redelivered here",
+    "acks_late": "every message is acked after its result is saved; make the task idempotent",
+    "acks_on_failure_or_timeout": "failures are acked and go to retries and dead letters",
+    "serializer": "JSON only on this stack: pass ids and plain data",
     "base": "a custom Task class becomes a middleware",
+}
+# Options whose value the stack already behaves as; any other value gets the TODO above.
+_DEFAULT_BEHAVIOUR = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "acks_on_failure_or_timeout": True,
+    "store_errors_even_if_ignored": True,
+    "serializer": "json",
 }
 
 
 @dataclass(slots=True)
 class DecoratorRewrite:
-    labels: list[str] = field(default_factory=list)
-    todos: list[str] = field(default_factory=list)
-    needs_context: bool = False
+    labels: list[Label] = field(default_factory=list)
+    # (rule id, text): the rule's guide section is linked from the comment.
+    todos: list[tuple[str, str]] = field(default_factory=list)
+    imports: set[Import] = field(default_factory=set)
 
 
-def _translate(name: str, value: ast.expr, text: str, out: DecoratorRewrite) -> None:
-    truthy = isinstance(value, ast.Constant) and bool(value.value)
-    if name == "bind":
-        out.needs_context = truthy
-    elif name in {"max_retries", "autoretry_for"}:
-        if "retry_on_error=True" not in out.labels:
-            out.labels.append("retry_on_error=True")
-        key = "max_retries" if name == "max_retries" else "types_of_exceptions"
-        out.labels.append(f"{key}={text}")
-    elif name == "default_retry_delay":
-        out.labels.append(f"delay={text}")
-    elif name == "time_limit":
-        out.labels.append(f"timeout={text}")
-    elif name == "soft_time_limit":
-        out.todos.append(f"soft_time_limit={text}: no soft limit; catch the timeout and clean up")
+def _literal(value: ast.expr) -> object:
+    return value.value if isinstance(value, ast.Constant) else None
+
+
+def _translate(name: str, value: ast.expr, text: str, sync: bool, out: DecoratorRewrite) -> None:
+    if name in {"time_limit", "soft_time_limit"}:
+        out.labels.append(Label(f"{name}={text}"))
+        if sync:
+            out.todos.append(
+                (
+                    "time-limit",
+                    f"{name}={text}: a sync task can't be stopped while it runs; make it async "
+                    "def, or run CPU work through tasks.cpu_pool",
+                )
+            )
     elif name == "queue":
-        out.labels.append(f"queue_name={text}")
-        out.todos.append(f"queue_name={text}: a worker must consume this stream")
-    elif name == "acks_late":
-        out.labels.append(f'ack_type="{"when_executed" if truthy else "when_received"}"')
-    elif name == "name":
-        out.labels.append(f"task_name={text}")
-    else:
-        hint = _TODO_BY_OPTION.get(name, "no TaskIQ label: decide")
-        out.todos.append(f"{name}={text}: {hint}")
-
-
-def _param_span(source: EditableSource, task: TaskDef) -> tuple[int, int]:
-    """Offsets of the text between the parentheses of `def name(...)`."""
-    start = source.index(task.node.lineno, task.node.col_offset)
-    tokens = tokenize.generate_tokens(io.StringIO(source.text[start:]).readline)
-    depth, opened = 0, -1
-    lines = source.text[start:].splitlines(keepends=True)
-    for tok in tokens:
-        if tok.type != tokenize.OP or tok.string not in "()":
-            continue
-        offset = sum(len(line) for line in lines[: tok.start[0] - 1]) + tok.start[1]
-        depth += 1 if tok.string == "(" else -1
-        if tok.string == "(" and depth == 1:
-            opened = start + offset + 1
-        elif depth == 0:
-            return opened, start + offset
-    raise ValueError(f"no parameter list for {task.func_name}")
-
-
-def _inject_context(source: EditableSource, task: TaskDef, out: DecoratorRewrite) -> None:
-    """Celery's bound `self` becomes a keyword-only TaskIQ Context parameter."""
-    args = task.node.args
-    positional = [*args.posonlyargs, *args.args]
-    if not positional:
+        out.labels.append(Label(f"queue={text}"))
+        todo = queue_todo(text)
+        if todo is not None:
+            out.todos.append(("routing", todo))
+    elif name == "rate_limit":
+        rate = _literal(value)
+        if isinstance(rate, int | float) and not isinstance(rate, bool):
+            # Celery's bare number is per second; the stack's label is a string.
+            text = f'"{rate}/s"'
+        out.labels.append(Label(f"rate_limit={text}"))
+    elif name == "ignore_result":
+        out.labels.append(Label(f"ignore_result={text}"))
+    elif name in _DEFAULT_BEHAVIOUR and _literal(value) == _DEFAULT_BEHAVIOUR[name]:
         return
-    bound = positional[0].arg
-    new_args = ast.arguments(
-        posonlyargs=args.posonlyargs[1:] if args.posonlyargs else [],
-        args=args.args if args.posonlyargs else args.args[1:],
-        vararg=args.vararg,
-        kwonlyargs=[*args.kwonlyargs, ast.arg("context", ast.Name("Context"))],
-        kw_defaults=[*args.kw_defaults, ast.Call(ast.Name("TaskiqDepends"), [], [])],
-        kwarg=args.kwarg,
-        defaults=args.defaults,
-    )
-    start, end = _param_span(source, task)
-    source.replace(start, end, ast.unparse(new_args))
-    if any(isinstance(n, ast.Name) and n.id == bound for n in ast.walk(task.node)):
-        out.todos.append(
-            f"bind=True: `{bound}` is gone; use `context` (context.message.task_id, "
-            "labels) and raise to retry"
-        )
+    elif name not in RETRY_OPTIONS | {"name", "bind"}:
+        hint = _TODO_BY_OPTION.get(name, "no label on this stack: decide")
+        out.todos.append((option_rule(name), f"{name}={text}: {hint}"))
 
 
-def _decorator_text(labels: list[str], indent: int) -> str:
-    """One line when it fits the usual 100 columns, else one label per line."""
-    if not labels:
-        return f"{BROKER_NAME}.task"
-    one_line = f"{BROKER_NAME}.task({', '.join(labels)})"
-    if indent + 1 + len(one_line) <= LINE_LENGTH:
+def _decorator_text(labels: list[Label], indent: int) -> str:
+    """One line when it fits the usual 100 columns and has no comment, else a label per line."""
+    one_line = f"{BROKER_NAME}.task({', '.join(label.text for label in labels)})"
+    if indent + 1 + len(one_line) <= LINE_LENGTH and not any(label.comment for label in labels):
         return one_line
     pad = " " * indent
-    body = "".join(f"{pad}    {label},\n" for label in labels)
+    body = "".join(
+        f"{pad}    {label.text},{f'  # {label.comment}' if label.comment else ''}\n"
+        for label in labels
+    )
     return f"{BROKER_NAME}.task(\n{body}{pad})"
 
 
-def rewrite_task(
-    source: EditableSource, task: TaskDef, extra_labels: list[str]
-) -> DecoratorRewrite:
+def rewrite_task(source: EditableSource, task: TaskDef, schedule: str | None) -> DecoratorRewrite:
+    """`schedule`: the `schedule=[...]` label the beat plan made for this task, if any."""
     out = DecoratorRewrite()
+    texts = {name: source.segment(value) for name, value in task.options.items()}
+    # Celery's name (explicit or module.function) is kept: beat entries, TASK_ROUTES patterns
+    # and messages already queued name the task by it.
+    out.labels.append(Label(f"task_name={texts.get('name') or json.dumps(task.celery_name)}"))
+    retry = retry_labels(texts)
+    out.labels += retry.labels
+    out.todos += [("retry", todo) for todo in retry.todos]
+    sync = isinstance(task.node, ast.FunctionDef)
     for name, value in task.options.items():
-        _translate(name, value, source.segment(value), out)
-    out.labels += extra_labels
-    decorator = _decorator_text(out.labels, task.decorator.col_offset - 1)
-    source.replace_node(task.decorator, decorator)
-    if out.needs_context:
-        _inject_context(source, task, out)
+        _translate(name, value, texts[name], sync, out)
+    if schedule is not None:
+        out.labels.append(Label(schedule))
+    source.replace_node(task.decorator, _decorator_text(out.labels, task.decorator.col_offset - 1))
+    if _literal(task.options.get("bind", ast.Constant(False))) is True:
+        bound = rewrite_bound_self(source, task)
+        out.imports |= bound.imports
+        out.todos += [("task-bind", todo) for todo in bound.todos]
     return out

@@ -14,6 +14,7 @@ from migration_checker.fix.calls import CallFixer, NodeIndex
 from migration_checker.fix.decorators import rewrite_task
 from migration_checker.fix.imports import fix_imports
 from migration_checker.fix.source import EditableSource
+from migration_checker.fix.target import DEFAULT_BROKER_IMPORT, Import
 from migration_checker.project import ScanResult
 from migration_checker.rules import RULES
 
@@ -64,21 +65,23 @@ def _fix_module(
     findings: list[Finding],
     plan: BeatPlan,
     task_names: frozenset[str],
-    broker_import: str | None,
+    broker_import: str,
 ) -> str:
     source = EditableSource(facts.source)
     todos: dict[int, list[str]] = {}
     decorator_lines = set()
     rewritten: Counter[str] = Counter()
-    needs_context = False
+    imports: set[Import] = set()
     for task in facts.tasks:
         labels = plan.labels.get((task.path, task.line), [])
-        schedule = [f"schedule=[{', '.join(labels)}]"] if labels else []
+        schedule = f"schedule=[{', '.join(labels)}]" if labels else None
         result = rewrite_task(source, task, schedule)
-        needs_context |= result.needs_context
+        imports |= result.imports
         first = min(d.lineno for d in task.node.decorator_list)
         decorator_lines.add(first)
-        todos.setdefault(first, []).extend(f"{TODO_MARK} {text}" for text in result.todos)
+        todos.setdefault(first, []).extend(
+            f"{TODO_MARK} {text} ({RULES[rule_id].section.link})" for rule_id, text in result.todos
+        )
         func = task.decorator.func if isinstance(task.decorator, ast.Call) else task.decorator
         base = func.value if isinstance(func, ast.Attribute) else func
         if isinstance(base, ast.Name):
@@ -90,6 +93,10 @@ def _fix_module(
             continue
         if finding.rule_id in {"delay", "apply-async"}:
             reason = calls.kick(finding.line, finding.column)
+            todos.setdefault(finding.stmt_line, []).extend(
+                _todo("routing", note) for note in calls.notes
+            )
+            calls.notes.clear()
         elif finding.rule_id == "result-access":
             reason = calls.result_get(finding.line, finding.column)
         elif finding.rule_id == "beat-schedule":
@@ -104,12 +111,14 @@ def _fix_module(
         for text in dict.fromkeys(texts):
             if text not in present:
                 source.insert_line_before(line, text)
-    if facts.tasks:
-        fix_imports(source, facts.tree, rewritten, broker_import, needs_context)
+    imports |= calls.imports
+    if facts.tasks or imports:
+        broker = broker_import if facts.tasks else None
+        fix_imports(source, facts.tree, rewritten, imports, broker)
     return source.result()
 
 
-def fix_project(result: ScanResult, broker_import: str | None = None) -> list[FileFix]:
+def fix_project(result: ScanResult, broker_import: str = DEFAULT_BROKER_IMPORT) -> list[FileFix]:
     """The rewritten text of every Python file that changes."""
     # Index names include tasks already on `@broker.task`, so a second --fix agrees with the first.
     task_names = result.index.task_names

@@ -1,16 +1,14 @@
 """Imports after a rewrite: drop Celery imports only the rewritten decorators used, and add
-the TaskIQ names the new code refers to."""
+the names the new code refers to (taskiq, the stack's helpers, the broker), only where used."""
 
 import ast
 from collections import Counter
 
+from migration_checker.fix.decorators import BROKER_NAME
 from migration_checker.fix.source import EditableSource
+from migration_checker.fix.target import Import
 
-__all__ = ["fix_imports"]
-
-TODO_BROKER = (
-    "# TODO(migrate): import the TaskIQ broker as `broker` (docs/migration.md#app-and-config)"
-)
+__all__ = ["fix_imports", "import_lines"]
 
 
 def _insertion_line(tree: ast.Module) -> int:
@@ -46,24 +44,32 @@ def _drop_unused(source: EditableSource, tree: ast.Module, rewritten: Counter[st
             source.delete_lines(node.lineno, node.end_lineno or node.lineno)
 
 
+def import_lines(imports: set[Import], broker_import: str | None) -> list[str]:
+    """`from module import a, b` lines for `imports`, then the broker's when given."""
+    by_module: dict[str, set[str]] = {}
+    for item in imports:
+        by_module.setdefault(item.module, set()).add(item.name)
+    lines = [
+        f"from {module} import {', '.join(sorted(names))}"
+        for module, names in sorted(by_module.items())
+    ]
+    if broker_import is not None:
+        module, _, name = broker_import.partition(":")
+        alias = "" if name == BROKER_NAME else f" as {BROKER_NAME}"
+        lines.append(f"from {module} import {name}{alias}")
+    return lines
+
+
 def fix_imports(
     source: EditableSource,
     tree: ast.Module,
     rewritten: Counter[str],
+    imports: set[Import],
     broker_import: str | None,
-    needs_context: bool,
 ) -> None:
-    """`rewritten` counts the decorator names (`app`, `shared_task`) replaced by `broker`."""
+    """`rewritten` counts the decorator names (`app`, `shared_task`) replaced by `broker`;
+    `broker_import` is None in a file that defines no task."""
     _drop_unused(source, tree, rewritten)
     line = _insertion_line(tree)
-    lines: list[str] = []
-    if needs_context:
-        lines.append("from taskiq import Context, TaskiqDepends")
-    if broker_import:
-        module, _, name = broker_import.partition(":")
-        alias = "" if name in {"", "broker"} else " as broker"
-        lines.append(f"from {module} import {name or 'broker'}{alias}")
-    else:
-        lines.append(TODO_BROKER)
-    for text in lines:
+    for text in import_lines(imports, broker_import):
         source.insert_line_before(line, text)

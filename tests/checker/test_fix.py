@@ -9,7 +9,7 @@ import pytest
 
 from migration_checker import scan_project
 from migration_checker.cli import main
-from migration_checker.fix import TODO_MARK, FileFix, fix_project
+from migration_checker.fix import DEFAULT_BROKER_IMPORT, TODO_MARK, FileFix, fix_project
 from tests.checker.conftest import FIXTURE
 
 
@@ -20,7 +20,7 @@ def project(tmp_path: Path) -> Path:
     return target
 
 
-def _fixes(root: Path, broker_import: str | None = "tkq.broker:broker") -> dict[str, FileFix]:
+def _fixes(root: Path, broker_import: str = "tkq.broker:broker") -> dict[str, FileFix]:
     return {fix.path: fix for fix in fix_project(scan_project(root), broker_import)}
 
 
@@ -34,7 +34,7 @@ def test_fix_prints_a_diff_and_writes_nothing(project: Path) -> None:
 
 
 def test_fix_write_applies_the_diff(project: Path) -> None:
-    expected = _fixes(project, None)["proj/tasks/arith.py"].new
+    expected = _fixes(project, DEFAULT_BROKER_IMPORT)["proj/tasks/arith.py"].new
     main([str(project), "--fix", "--write"], out=io.StringIO())
     assert (project / "proj/tasks/arith.py").read_text() == expected
 
@@ -46,35 +46,67 @@ def test_every_rewritten_file_parses() -> None:
         ast.parse(fix.new, filename=fix.path)
 
 
-def test_task_decorator_options_become_labels() -> None:
+def test_task_decorator_options_become_the_stacks_labels() -> None:
     new = _fixes(FIXTURE)["proj/tasks/arith.py"].new
     assert new.startswith(
-        "from taskiq import Context, TaskiqDepends\nfrom tkq.broker import broker\n"
+        "from taskiq import TaskiqDepends\nfrom tasks.retry import Retries\n"
+        "from tkq.broker import broker\n"
     )
     assert "from proj.celery_app import app" not in new
+    # bind=True with `self` unused: the parameter goes and nothing replaces it.
     assert (
         "@broker.task(\n"
-        "    retry_on_error=True,\n"
-        "    max_retries=3,\n"
-        "    timeout=30,\n"
-        '    ack_type="when_executed",\n'
-        '    schedule=[{"interval": 300, "args": [1, 1]}],\n'
+        '    task_name="proj.tasks.arith.add",\n'
+        "    max_attempts=4,  # Celery's max_retries=3 counted retries; this counts runs\n"
+        "    retry_base=180,  # Celery's fixed delay: base = cap, no jitter\n"
+        "    retry_cap=180,\n"
+        "    retry_jitter=False,\n"
+        "    time_limit=30,\n"
+        '    schedule=[{"interval": 300, "args": [1, 1], "schedule_id": "heartbeat"}],\n'
         ")\n"
-        "def add(x, y, *, context: Context=TaskiqDepends()):\n"
+        "def add(x, y):\n"
     ) in new
+    assert "acks_late" not in new
 
 
-def test_options_without_a_label_leave_todos() -> None:
+def test_self_request_retries_becomes_the_retries_dependency() -> None:
+    new = _fixes(FIXTURE)["proj/tasks/arith.py"].new
+    assert "def add_after_a_failure(x, y, *, retries: Retries=TaskiqDepends()):\n" in new
+    assert "    if retries.retries == 0:\n" in new
+    assert '    return {"sum": x + y, "retries": retries.retries}\n' in new
+    reports = _fixes(FIXTURE)["proj/tasks/reports.py"].new
+    assert "def build_report(days, *, retries: Retries=TaskiqDepends()):" in reports
+    assert "raise self.retry(exc=exc, countdown=2**retries.retries)" in reports
+    assert f"{TODO_MARK} self.retry(): raise instead, and let the retry labels act" in reports
+
+
+def test_every_option_is_a_label_or_a_linked_todo() -> None:
     new = _fixes(FIXTURE)["proj/tasks/reports.py"].new
-    for todo in (
-        "retry_backoff=True: backoff is SmartRetryMiddleware",
-        "soft_time_limit=240: no soft limit",
-        'queue_name="reports": a worker must consume this stream',
-        'rate_limit="10/m": no built-in rate limit',
-        "bind=True: `self` is gone",
+    assert (
+        "@broker.task(\n"
+        '    task_name="proj.tasks.reports.build_report",\n'
+        "    max_attempts=4,  # Celery's max_retries=3 counted retries; this counts runs\n"
+        "    types_of_exceptions=(ConnectionError,),\n"
+        "    retry_base=1,  # Celery's backoff factor: first retry after this\n"
+        "    retry_cap=600,  # Celery's default\n"
+        "    time_limit=300,\n"
+        "    soft_time_limit=240,\n"
+        '    queue="reports",\n'
+        '    rate_limit="10/m",\n'
+        "    ignore_result=True,\n"
+    ) in new
+    for todo, section in (
+        ("default_retry_delay=2: only self.retry() used it", "retries-and-backoff"),
+        ("soft_time_limit=240: a sync task can't be stopped", "time-limits"),
+        (
+            'queue="reports" is not one of this stack\'s queues (default, urgent)',
+            "routing-and-priority",
+        ),
+        ('serializer="pickle": JSON only on this stack', "serialization"),
     ):
-        assert f"{TODO_MARK} {todo}" in new
-    assert "types_of_exceptions=(ConnectionError,)" in new
+        line = next(line for line in new.splitlines() if todo in line)
+        assert line.startswith(TODO_MARK)
+        assert line.endswith(f"(docs/migration.md#{section})")
     assert '@broker.task(task_name="reports.crunch")' in new
 
 
@@ -87,18 +119,27 @@ def test_delay_is_awaited_only_in_async_callers() -> None:
     assert "return add.delay(x, y)" in sync_part
 
 
-def test_apply_async_with_queue_uses_a_kicker_and_timing_options_are_flagged() -> None:
+def test_apply_async_becomes_the_stacks_apply_async() -> None:
     new = _fixes(FIXTURE)["proj/calls.py"].new
-    assert 'job = await build_report.kicker().with_labels(queue_name="reports").kiq(days)' in new
+    assert "from tasks.calling import apply_async\n" in new
+    assert 'job = await apply_async(build_report, (days,), queue="reports")' in new
     assert "later = build_report.apply_async((days,), countdown=60" in new
-    assert "apply_async options (countdown/eta/link/...) need a decision" in new
+    assert "apply_async options (link/link_error/...) need a decision" in new
+    # Files without a rewritten task import no broker; files without kicks no apply_async.
+    assert "tkq.broker" not in new
+    assert "apply_async" not in _fixes(FIXTURE)["proj/tasks/arith.py"].new
 
 
 def test_beat_entries_become_schedule_labels() -> None:
     fixes = _fixes(FIXTURE)
     reports = fixes["proj/tasks/reports.py"].new
-    assert 'schedule=[{"cron": "0 8 * * *", "args": [7]}]' in reports
-    assert '@broker.task(schedule=[{"cron": "*/30 * * * *"}])' in reports
+    assert (
+        'schedule=[{"cron": "0 8 * * *", "cron_offset": "UTC", "args": [7], '
+        '"schedule_id": "daily-report"}]'
+    ) in reports
+    assert (
+        'schedule=[{"cron": "*/30 * * * *", "cron_offset": "UTC", "schedule_id": "cleanup-cache"}]'
+    ) in reports
     app_module = fixes["proj/celery_app.py"].new
     assert (
         "beat entries daily-report, cleanup-cache, heartbeat are now schedule labels" in app_module
@@ -106,9 +147,21 @@ def test_beat_entries_become_schedule_labels() -> None:
     assert "entry 'dynamic': schedule is not a literal crontab/interval" in app_module
 
 
-def test_without_broker_import_a_todo_asks_for_it() -> None:
-    new = _fixes(FIXTURE, None)["proj/tasks/arith.py"].new
-    assert f"{TODO_MARK} import the TaskIQ broker as `broker`" in new
+def test_the_broker_import_defaults_to_this_stack(project: Path) -> None:
+    out = io.StringIO()
+    main([str(project), "--fix"], out=out)
+    assert "+from tasks.broker import broker\n" in out.getvalue()
+    custom = _fixes(project, "app.queue:tkq")["proj/tasks/arith.py"].new
+    assert "from app.queue import tkq as broker\n" in custom
+
+
+def test_a_malformed_broker_import_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(project), "--fix", "--broker-import", "tasks.broker"], out=io.StringIO())
+    assert exit_info.value.code == 2
+    assert "expected MODULE:NAME" in capsys.readouterr().err
 
 
 def test_fixing_twice_adds_nothing(project: Path) -> None:
