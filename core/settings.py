@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     redelivery_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     # How often an idle worker child looks for such orphaned messages.
     reclaim_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # A reclaimed message delivered more than this many times (XPENDING's count) is a poison
+    # message that kills or wedges its worker child: it becomes a dead letter instead of
+    # running again (0 = redeliver forever, taskiq-redis's behaviour).
+    max_deliveries: Annotated[int, Field(ge=0)] = 5
     # How often acknowledged entries are trimmed off the stream (never pending or undelivered
     # ones) and consumers of exited worker children are deleted.
     stream_trim_interval_seconds: Annotated[float, Field(gt=0)] = 60.0

@@ -110,6 +110,7 @@ class DeadLetterReason(enum.StrEnum):
     UNDECODABLE = "undecodable"  # not a taskiq message, or labels that can't be read
     UNKNOWN_TASK = "unknown_task"  # names a task this worker does not have
     BAD_ARGUMENTS = "bad_arguments"  # arguments that don't fit the task's signature
+    POISON = "poison"  # delivered more than MAX_DELIVERIES times without completing
 
 
 class DeadLetter(Base):
