@@ -1,10 +1,11 @@
 """What a worker decides about a received message before taskiq's callback sees it.
 
-In order: a message that must not run (undecodable, unknown task, bad arguments) becomes a dead
-letter; one received before its `eta` is parked in delayed delivery until then; one over its
-task's `rate_limit` gets the next free start slot and is parked until that slot. Everything
-else runs now. A parked or dead-lettered message is stored before it is acknowledged, so a crash
-in between runs it twice, never zero times.
+In order: a message delivered more than MAX_DELIVERIES times (a poison message) and one that
+must not run (undecodable, unknown task, bad arguments) become dead letters; one received
+before its `eta` is parked in delayed delivery until then; one over its task's `rate_limit`
+gets the next free start slot and is parked until that slot. Everything else runs now. A parked
+or dead-lettered message is stored before it is acknowledged, so a crash in between runs it
+twice, never zero times.
 """
 
 import logging
@@ -14,10 +15,11 @@ from taskiq import AsyncBroker, TaskiqMessage
 
 from core.db.models import DeadLetter
 from core.settings import get_settings
-from tasks.dead_letters.checks import CallShape, check_message
+from tasks.dead_letters.checks import CallShape, check_message, poison_letter
 from tasks.dead_letters.service import record
 from tasks.delayed import ETA, DelayedDelivery, delayed_delivery, relabel
 from tasks.rate_limit import RATE_LIMIT, RATE_SLOT, RateLimiter, parse_rate
+from tasks.streams.poison import poison_error
 
 __all__ = ["Admission"]
 
@@ -33,10 +35,16 @@ class Admission:
         self._broker = broker
         self._shapes: dict[str, CallShape] = {}
         self._limiter: RateLimiter | None = None
+        self._max_deliveries = get_settings().max_deliveries
 
-    async def admit(self, raw: bytes) -> bool:
+    async def admit(self, raw: bytes, times_delivered: int = 1) -> bool:
         """True: run the message now. False: it was stored elsewhere; acknowledge it."""
-        checked = check_message(self._broker, raw, self._shapes)
+        # Poison first: the checks below are part of the handling that may be what keeps failing.
+        checked: TaskiqMessage | DeadLetter
+        if poison := poison_error(times_delivered, self._max_deliveries):
+            checked = poison_letter(self._broker, raw, poison, attempts=times_delivered - 1)
+        else:
+            checked = check_message(self._broker, raw, self._shapes)
         if isinstance(checked, DeadLetter):
             await record(self._broker.state.resources.sessionmaker, checked)
             logger.warning(

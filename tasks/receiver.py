@@ -19,7 +19,7 @@ from taskiq.utils import maybe_awaitable
 
 from tasks.admission import Admission
 from tasks.expiry import expiry_error
-from tasks.streams.receiver import StreamReceiver
+from tasks.streams.receiver import StreamReceiver, delivery_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,12 @@ class StackReceiver(StreamReceiver):
 
     async def handle(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
         # Before taskiq's callback, which acks and drops an undecodable message or an unknown
-        # task: dead letters, eta and rate limits (tasks/admission.py) decide first. `handle`,
-        # not `callback`: StreamReceiver.callback wraps this (tasks/streams/receiver.py).
+        # task: poison messages, dead letters, eta and rate limits (tasks/admission.py) decide
+        # first. `handle`, not `callback`: StreamReceiver.callback wraps this
+        # (tasks/streams/receiver.py).
         raw = message.data if isinstance(message, AckableMessage) else message
-        if await self._admission.admit(raw):
+        delivery = delivery_of(message)
+        if await self._admission.admit(raw, delivery.times_delivered if delivery else 1):
             await super().handle(message, raise_err)
         elif isinstance(message, AckableMessage):
             await maybe_awaitable(message.ack())

@@ -1,6 +1,7 @@
 """The messages a worker must not run: undecodable, naming an unknown task, or with arguments
 that don't fit the task's signature. taskiq acks and drops the first two with a log line, and
-runs the third until it fails with a `TypeError`; here each becomes a dead letter instead.
+runs the third until it fails with a `TypeError`; here each becomes a dead letter instead. So
+does a poison message (delivered too often, tasks/streams/poison.py), whatever it holds.
 """
 
 import inspect
@@ -20,7 +21,7 @@ from tasks.dead_letters.letters import from_message, from_raw
 from tasks.delayed import ETA
 from tasks.rate_limit import RATE_LIMIT, parse_rate
 
-__all__ = ["CallShape", "check_message"]
+__all__ = ["CallShape", "check_message", "poison_letter"]
 
 
 def _is_dependency(marker: object) -> bool:
@@ -110,3 +111,16 @@ def check_message(
     if error := shape.error(message.args, message.kwargs):
         return from_message(message, DeadLetterReason.BAD_ARGUMENTS, error)
     return message
+
+
+def poison_letter(broker: AsyncBroker, raw: bytes, error: str, *, attempts: int) -> DeadLetter:
+    """The dead letter of a message that must not run again, whatever it holds: nothing about
+    it is checked, since any step of its handling may be what keeps failing."""
+    try:
+        message = broker.formatter.loads(raw)
+        message.parse_labels()
+    except (TypeError, ValueError) as exc:
+        return from_raw(
+            raw, f"{error}; cannot decode message: {exc}", reason=DeadLetterReason.POISON
+        )
+    return from_message(message, DeadLetterReason.POISON, error, attempts=attempts)

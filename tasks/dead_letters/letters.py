@@ -60,12 +60,14 @@ def from_failure(
     )
 
 
-def from_raw(raw: bytes, error: str) -> DeadLetter:
+def from_raw(
+    raw: bytes, error: str, *, reason: DeadLetterReason = DeadLetterReason.UNDECODABLE
+) -> DeadLetter:
     return DeadLetter(
         args=[],
         kwargs={},
         labels={},
-        reason=DeadLetterReason.UNDECODABLE,
+        reason=reason,
         error=_text(error),
         raw=_text(raw.decode(errors="backslashreplace")),
     )

@@ -14,6 +14,8 @@ class Delivery:
     stream: str
     message_id: str
     data: bytes
+    # Redis's count: 1 when read, one more per XAUTOCLAIM (tasks/streams/poison.py).
+    times_delivered: int = 1
 
 
 class InFlight:

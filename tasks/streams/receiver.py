@@ -16,8 +16,16 @@ from taskiq import AckableMessage, AsyncBroker
 from taskiq.receiver import Receiver
 
 from tasks.streams.ack import StreamAck
+from tasks.streams.inflight import Delivery
 
 logger = logging.getLogger(__name__)
+
+
+def delivery_of(message: bytes | AckableMessage) -> Delivery | None:
+    """The stream delivery a message came from (its id and delivery count), if any."""
+    if isinstance(message, AckableMessage) and isinstance(message.ack, StreamAck):
+        return message.ack.delivery
+    return None
 
 
 class StreamReceiver(Receiver):

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from tasks.streams.ids import as_text
 from tasks.streams.inflight import Delivery
+from tasks.streams.poison import delivery_counts
 
 
 class Reclaimer:
@@ -45,8 +46,14 @@ class Reclaimer:
             # A full pass found nothing more: rest until the next tick.
             self._next_at = time.monotonic() + self._interval
         # Entries trimmed while pending come back as deleted ids; Redis drops them itself.
-        return [
-            Delivery(self._stream, as_text(message_id), fields[b"data"])
+        claimed = {
+            as_text(message_id): fields[b"data"]
             for message_id, fields in entries
             if fields is not None
+        }
+        # The receiver turns a message delivered too often into a poison dead letter.
+        counts = await delivery_counts(redis, self._stream, self._group, list(claimed))
+        return [
+            Delivery(self._stream, message_id, data, counts.get(message_id, 1))
+            for message_id, data in claimed.items()
         ]

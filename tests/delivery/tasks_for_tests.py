@@ -6,6 +6,7 @@ tell "ran once" from "ran twice" and see which worker child ran it.
 
 import asyncio
 import os
+import signal
 
 from sqlalchemy import text
 from taskiq import TaskiqDepends
@@ -56,3 +57,12 @@ async def record(
         text("INSERT INTO delivery_effects (n, pid) VALUES (:n, :pid) ON CONFLICT DO NOTHING"),
         {"n": n, "pid": os.getpid()},
     )
+
+
+@broker.task(task_name="tests.delivery.crash")
+async def crash(
+    name: str, redis: RedisClient = TaskiqDepends(), settings: StackSettings = TaskiqDepends()
+) -> None:
+    """A poison message: kills its own worker child every time it runs, as an OOM kill would."""
+    await redis.hincrby(runs_key(settings), name, 1)
+    os.kill(os.getpid(), signal.SIGKILL)

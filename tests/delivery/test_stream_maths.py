@@ -1,9 +1,11 @@
-"""The stream broker's arithmetic, as tables: timings, reconnect backoff, trim floor, recycling."""
+"""The stream broker's arithmetic, as tables: timings, reconnect backoff, trim floor, recycling,
+the poison-message cap."""
 
 import pytest
 
 from tasks.streams.config import heartbeat_interval, read_block_ms, recovery_bound
 from tasks.streams.ids import next_id
+from tasks.streams.poison import poison_error
 from tasks.streams.reconnect import backoff_delay
 from tasks.streams.recycle import MIB, RecyclePolicy
 from tasks.streams.trim import trim_floor
@@ -80,3 +82,20 @@ def test_next_id_increments_the_sequence() -> None:
 def test_recycle_policy(policy: RecyclePolicy, fetched: int, rss_mb: int, recycles: bool) -> None:
     reason = policy.reason(fetched=fetched, rss_bytes=rss_mb * MIB)
     assert (reason is not None) is recycles
+
+
+@pytest.mark.parametrize(
+    ("times_delivered", "max_deliveries", "expected"),
+    [
+        (1, 5, None),
+        (5, 5, None),  # the cap is how often a message may be handed to a worker to run
+        (6, 5, "poison: delivered 6 times without completing (MAX_DELIVERIES=5)"),
+        (2, 1, "poison: delivered 2 times without completing (MAX_DELIVERIES=1)"),
+        (1, 1, None),
+        (1000, 0, None),  # 0: no cap, taskiq-redis's redeliver-for-ever
+    ],
+)
+def test_a_message_delivered_more_than_the_cap_is_poison(
+    times_delivered: int, max_deliveries: int, expected: str | None
+) -> None:
+    assert poison_error(times_delivered, max_deliveries) == expected
