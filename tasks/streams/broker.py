@@ -3,6 +3,8 @@
 What it changes (docs/delivery.md has the why of each):
 - orphans of a dead consumer are reclaimed on a timer, not only when new traffic arrives;
 - messages being run are heartbeated, so a long task is never handed to a second worker;
+- reclaimed messages carry their delivery count, so the receiver can dead-letter a poison
+  message instead of running it for ever;
 - one child fetches at most what it can run (`capacity` minus what it holds), and gives back
   what it fetched but will not run, at once, when it stops;
 - a Redis outage pauses `listen()` (bounded backoff, one log line) instead of killing the child;
