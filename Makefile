@@ -7,9 +7,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install up release test check lint format bench bench-quick clean-stack
 
+# A venv of its own for uv; where python3-venv is missing, pip's --target does the same job.
 $(UV):
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv==0.13.9
+	( $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv==0.13.9 ) \
+	  || $(PYTHON) -m pip install --quiet --target .tools uv==0.13.9
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --python $(PYTHON)
