@@ -1,6 +1,5 @@
 """W1 to W7: each runs on both stacks, one after the other, and records results and checks."""
 
-import signal
 import subprocess
 import time
 import uuid
@@ -9,7 +8,7 @@ from collections.abc import Sequence
 import httpx
 
 from bench import pg
-from bench.drive import DriveReport
+from bench.drive import DriveReport, read_report
 from bench.model import Check, RoundTrips, RunResults, TickResults, WebLatency
 from bench.services import RssSampler, rss_by_role, wait_until
 from bench.sides import Side, healthy
@@ -192,11 +191,13 @@ def _sample_routes(
     return {route: summarize(values) for route, values in latencies.items()}
 
 
-def _under_load(side: Side, seconds: float) -> "subprocess.Popen[bytes]":
+def _under_load(side: Side, seconds: float) -> "subprocess.Popen[str]":
     """W2 tasks kicked without pause for `seconds`: enough to keep every worker slot busy."""
     sizes = side.cfg.sizes
     argv = side.drive_argv("sleep", 10**9, sizes.w2_window, _run_id("W4"), seconds=seconds)
-    return subprocess.Popen(argv, env=side.env, cwd=side.cfg.root, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(
+        argv, env=side.env, cwd=side.cfg.root, stdout=subprocess.PIPE, text=True
+    )
 
 
 def _measure_phases(
@@ -213,13 +214,25 @@ def _measure_phases(
     load = _under_load(side, sizes.w4_load_seconds)
     try:
         time.sleep(2.0)  # let the backlog build before sampling
-        for route, summary in _sample_routes(
-            base_url, sizes.w4_requests, results, load_phase
-        ).items():
-            by_route.setdefault(route, {})[load_phase] = summary
+        sampled = _sample_routes(base_url, sizes.w4_requests, results, load_phase)
+        covered = load.poll() is None
+        # The driver stops kicking at its deadline and then collects what is in flight.
+        stdout, _ = load.communicate(timeout=sizes.w4_load_seconds + 300)
     finally:
-        load.send_signal(signal.SIGTERM)
-        load.wait(30)
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    report = read_report(stdout)
+    results.checks.append(
+        Check(
+            f"W4 {load_phase}: the load lasted the whole sampling and every task ran",
+            covered and report.kicked > 0 and report.ok == report.kicked,
+            f"load still running when sampling ended: {covered}; "
+            f"{report.ok} of {report.kicked} tasks ok",
+        )
+    )
+    for route, summary in sampled.items():
+        by_route.setdefault(route, {})[load_phase] = summary
 
 
 def web_latency(results: RunResults, side: Side) -> None:

@@ -20,6 +20,7 @@ from core.settings import get_settings
 from scheduler.main import scheduler
 from tasks import registry
 from tasks.broker import broker
+from tasks.receiver import StackReceiver
 
 __all__ = ["app"]
 
@@ -29,13 +30,17 @@ _TASK_MODULES = (registry, bench_tasks)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # As a receiver the broker must start as a worker: WORKER_STARTUP builds the resources that
-    # the tasks' dependencies read. Users of this pattern flip the same flag.
-    broker.is_worker_process = True
     async with stack_lifespan(app):
         background = [
+            # The Procfile's receiver, and startup as a worker (WORKER_STARTUP builds the
+            # resources the tasks' dependencies read): what it takes to make this run at all.
             asyncio.create_task(
-                run_receiver_task(broker, max_async_tasks=get_settings().worker_concurrency)
+                run_receiver_task(
+                    broker,
+                    receiver_cls=StackReceiver,
+                    max_async_tasks=get_settings().worker_concurrency,
+                    run_startup=True,
+                )
             ),
             asyncio.create_task(run_scheduler_task(scheduler)),
         ]

@@ -84,7 +84,11 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
         "pool per process": f"{pool}+{overflow}",
         "broker": f"the stack's StreamBroker, {env['REDIS_URL']}, prefix {PREFIX}",
         "results": f"RedisAsyncResultBackend, JSON, TTL {settings['result_ttl_seconds']} s",
-        "client wait": f"AsyncTaskiqTask.wait_result(check_interval={wait} s)",
+        "client wait": (
+            f"prototype batched waiter, one MGET every {wait} s"
+            if os.environ.get("BENCH_TASKIQ_WAIT") == "batched"
+            else f"AsyncTaskiqTask.wait_result(check_interval={wait} s)"
+        ),
         "processes": "Procfile worker/web/scheduler commands + bench.taskiq_side.tasks",
         "W7 kicks": "await noop.kiq() in a loop, in an async route of the real app",
         "W5": "taskiq scheduler, LabelScheduleSource interval 1 s",
