@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import TaskiqMessage, TaskiqMiddleware
 
-from core.resources import Resources
+from core.resources import create_redis
 from core.settings import Settings
 from tasks.interrupt import Execution, Executions
 from tasks.revoke import TaskRevoked, revoke_channel, revoked_key
@@ -31,21 +31,27 @@ class RevokeMiddleware(TaskiqMiddleware):
         self._settings = settings
         self._executions = executions
         self._listener: asyncio.Task[None] | None = None
+        self._client: Redis | None = None
 
     def _redis(self) -> Redis:
-        # The worker child's own client, built by tasks.runtime's WORKER_STARTUP hook.
-        resources: Resources = self.broker.state.resources
-        return resources.redis
+        if self._client is None:
+            raise RuntimeError("revoke checks run in worker processes, after startup")
+        return self._client
 
     async def startup(self) -> None:
         if self.broker.is_worker_process:
-            self._listener = asyncio.create_task(self._listen(self._redis()))
+            # Its own client, not Resources': WORKER_SHUTDOWN closes those before middlewares
+            # stop, and the listener would report a lost Redis at every shutdown.
+            self._client = create_redis(self._settings)
+            self._listener = asyncio.create_task(self._listen(self._client))
 
     async def shutdown(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        if self._client is not None:
+            await self._client.aclose()
 
     async def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
         # Tracked before the check: a revoke landing after it is then found by the listener.
