@@ -9,22 +9,29 @@ from contextlib import AsyncExitStack
 
 from taskiq import TaskiqState
 
-from core.db.pool_budget import enforce_budget
-from core.db.schema import wait_for_schema
+from core.db.pool_budget import PoolBudgetError, enforce_budget
+from core.db.schema import SchemaNotReadyError, wait_for_schema
 from core.resources import open_resources
 from core.settings import get_settings
 from tasks.cpu_pool import open_cpu_pool
+from tasks.fatal import stop_worker
 
 logger = logging.getLogger(__name__)
 
 
 async def worker_startup(state: TaskiqState) -> None:
     settings = get_settings()
-    await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
+    try:
+        await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
+    except SchemaNotReadyError as exc:
+        raise stop_worker(str(exc)) from exc
     stack = AsyncExitStack()
     state.exit_stack = stack
     state.resources = resources = await stack.enter_async_context(open_resources(settings))
-    await enforce_budget(resources.engine, settings)
+    try:
+        await enforce_budget(resources.engine, settings)
+    except PoolBudgetError as exc:
+        raise stop_worker(str(exc)) from exc
     # Worker-only: the web and the scheduler never run CPU-bound task bodies.
     state.cpu_pool = await stack.enter_async_context(open_cpu_pool(settings.cpu_processes))
     logger.info("worker resources ready")

@@ -15,6 +15,11 @@ logger = logging.getLogger(__name__)
 # Loading the script directory logs one INFO line per Alembic plugin, in every worker child.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
+
+class SchemaNotReadyError(RuntimeError):
+    """The release step has not brought the database to head in time."""
+
+
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
@@ -52,7 +57,7 @@ async def wait_for_schema(database_url: str, *, within: float, poll: float = 1.0
             return
         now = time.monotonic()
         if now >= deadline:
-            raise RuntimeError(
+            raise SchemaNotReadyError(
                 f"database schema not ready after {within:.0f}s: {reason}; run `make release`"
             )
         if now - last_logged >= 5:

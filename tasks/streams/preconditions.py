@@ -11,22 +11,17 @@ setup where delivery would silently degrade.
 """
 
 import asyncio
-import logging
 
 from taskiq import TaskiqState
 
-logger = logging.getLogger(__name__)
+from tasks.fatal import stop_worker
 
 RECEIVER_HINT = "a --receiver derived from tasks.streams.receiver.StreamReceiver (the Procfile's)"
 
 
-class UnsafeWorkerError(RuntimeError):
-    pass
-
-
 def _refuse(message: str) -> None:
-    logger.critical(message)
-    raise UnsafeWorkerError(message)
+    # No respawned child could do better: the whole worker stops (tasks/fatal.py).
+    raise stop_worker(message)
 
 
 def loop_is_uvloop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -62,3 +62,5 @@ def test_web_and_worker_refuse_to_start_over_budget(start: StartProcess) -> None
     wait_until(
         lambda: "connection budget exceeded" in worker.log(), within=60, what="the worker's refusal"
     )
+    # The whole worker stops; a respawned child would only refuse again.
+    wait_until(lambda: worker.popen.poll() is not None, within=60, what="the worker to exit")

@@ -53,5 +53,7 @@ async def test_unsafe_worker_fails_at_startup_and_takes_nothing(
 
     worker = start_worker(command, **env)
     wait_until(lambda: expected in worker.log(), within=90, what="the startup error")
+    # The whole worker stops rather than respawning a child that would refuse again.
+    wait_until(lambda: worker.popen.poll() is not None, within=60, what="the worker to exit")
     assert run_counts(sync_redis, settings) == {}
     assert (stream.pending(), stream.lag()) == (0, 1)  # the message waits for a sound worker

@@ -14,7 +14,9 @@ from core.db.schema import wait_for_schema
 from core.resources import open_resources
 from core.settings import Settings
 from deploy.release import CURRENCIES, release
+from tests.conftest import StartProcess
 from tests.support import servers as support
+from tests.support.processes import wait_until
 
 
 async def _server_admin(database_url: str, statement: str) -> None:
@@ -57,3 +59,14 @@ def test_workers_wait_for_the_release_step_which_is_safe_to_repeat(
 
     asyncio.run(wait_for_schema(url, within=5))
     assert asyncio.run(_currencies(empty_database)) == len(CURRENCIES)
+
+
+def test_a_worker_on_an_unmigrated_database_waits_then_stops_whole(
+    empty_database: Settings, start: StartProcess
+) -> None:
+    worker = start("worker", DATABASE_URL=empty_database.database_url, SCHEMA_WAIT_SECONDS="3")
+    wait_until(lambda: worker.popen.poll() is not None, within=90, what="the worker to stop")
+    log = worker.log()
+    assert "waiting for the release step: schema at nothing, head is" in log
+    assert "stopping the worker: database schema not ready after 3s" in log
+    assert "run `make release`" in log
