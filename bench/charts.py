@@ -18,6 +18,12 @@ __all__ = ["write_charts"]
 COLOURS = {CELERY: "#a0a0a0", TASKIQ: "#2a7ab9"}
 
 
+def _label(value: float | None) -> str:
+    if not value:
+        return ""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def _bars(
     path: Path,
     title: str,
@@ -34,7 +40,7 @@ def _bars(
         positions = [g + index * width for g in range(len(groups))]
         heights = [v if v is not None else 0.0 for v in values]
         bars = axes.bar(positions, heights, width, label=label, color=COLOURS.get(label))
-        axes.bar_label(bars, labels=[f"{v:,.3g}" if v else "" for v in values], fontsize=7)
+        axes.bar_label(bars, labels=[_label(v) for v in values], fontsize=7)
     axes.set_xticks([g + width * (len(series) - 1) / 2 for g in range(len(groups))], groups)
     axes.set_yscale("log")
     axes.set_ylabel(ylabel)
