@@ -4,12 +4,8 @@ Building it opens nothing: redis-py pools connect on first use, on the loop of t
 uses them. Task modules register on `broker` at import, which is why it is a module attribute.
 """
 
-from typing import Any
-
 from taskiq import AsyncBroker, TaskiqEvents, async_shared_broker
-from taskiq.serializers import JSONSerializer
 from taskiq_pipelines import PipelineMiddleware
-from taskiq_redis import RedisAsyncResultBackend
 
 from core.settings import Settings, get_settings
 from tasks import runtime
@@ -18,6 +14,7 @@ from tasks.delayed import DelayedDelivery
 from tasks.interrupt import Executions
 from tasks.lifecycle import LifecycleMiddleware
 from tasks.queues import RoutingMiddleware, stream_name
+from tasks.result_backend import ResultBackend
 from tasks.retry import RetryMiddleware
 from tasks.revoke_middleware import RevokeMiddleware
 from tasks.signals import TaskSignals
@@ -27,10 +24,10 @@ from tasks.time_limits import TimeLimitMiddleware
 
 
 def build_broker(settings: Settings) -> AsyncBroker:
-    results: RedisAsyncResultBackend[Any] = RedisAsyncResultBackend(
+    # JSON, one Redis client per process, batched reads for tasks/results.py's waiter.
+    results = ResultBackend(
         settings.redis_url,
         result_ex_time=settings.result_ttl_seconds,
-        serializer=JSONSerializer(),  # taskiq-redis defaults to pickle
         prefix_str=settings.key("result"),
         retry=stale_connection_retry(),  # the first call after a Redis restart must not fail
     )
