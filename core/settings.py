@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     cpu_processes: Annotated[int, Field(ge=1)] = 1
 
     result_ttl_seconds: Annotated[int, Field(ge=1)] = 3600
+    # Celery's `task_track_started`: write a STARTED marker for every task, not only those
+    # labelled `track_started=True`. Off as in Celery: it costs a Redis SET per task.
+    track_started: bool = False
     upload_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     upload_retention_hours: Annotated[float, Field(gt=0)] = 24.0
     import_batch_size: Annotated[int, Field(ge=1)] = 1000

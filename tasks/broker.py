@@ -55,9 +55,9 @@ def build_broker(settings: Settings) -> AsyncBroker:
     # (TaskRevoked, TimeLimitExceeded), so every on_error sees that exception, in any order.
     executions = Executions()
     broker.add_middlewares(RevokeMiddleware(settings, executions))
-    # chain (taskiq-pipelines), STARTED marker + ignore_result, link/link_error + chord:
+    # chain (taskiq-pipelines), STARTED marker (opt-in) + ignore_result, link/link_error + chord:
     # docs/patterns/results.md and docs/patterns/canvas.md.
-    broker.add_middlewares(PipelineMiddleware(), LifecycleMiddleware(), CanvasMiddleware())
+    broker.add_middlewares(PipelineMiddleware(), LifecycleMiddleware(settings), CanvasMiddleware())
     broker.add_middlewares(TimeLimitMiddleware(executions))
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, runtime.worker_startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, runtime.worker_shutdown)

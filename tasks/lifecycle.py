@@ -1,15 +1,18 @@
 """Task state a result backend alone can't give: STARTED, and Celery's `ignore_result`.
 
-- STARTED: taskiq stores nothing until a task finishes, so `pre_execute` writes the progress key
-  (`<result key>__progress`, same TTL as results) with state STARTED. A task that then calls
-  `ProgressTracker.set_progress("PROGRESS", meta)` (Celery's `update_state`) overwrites it.
+- STARTED, opt-in as Celery's `task_track_started`: taskiq stores nothing until a task
+  finishes, so for a task labelled `track_started=True` (or every task, with `TRACK_STARTED=true`)
+  `pre_execute` writes the progress key (`<result key>__progress`, same TTL as results) with
+  state STARTED. Off by default: that SET is a Redis round trip per task, paid even by tasks
+  nobody watches. A task that calls `ProgressTracker.set_progress("PROGRESS", meta)` (Celery's
+  `update_state`) writes the progress key itself, opted in or not.
 - RETRY: a failed attempt whose error a retry middleware replaced by `NoResultError` (taskiq's
   convention, and tasks/retry.py's: "another attempt comes, store nothing") leaves the progress
-  state RETRY, keeping its meta, until the next attempt starts.
+  state RETRY, keeping its meta, until the next attempt starts (tracked tasks) or ends.
 - `ignore_result=True` label: a successful result is not stored (taskiq's `NoResultError`
-  semantics: the receiver skips `set_result` and `post_save`), and no STARTED marker is written,
-  so the task stays PENDING like Celery's. Failures are still stored: an error nobody can see
-  is an error lost (Celery's `task_store_errors_even_if_ignored=True`).
+  semantics: the receiver skips `set_result` and `post_save`), and no STARTED marker is written
+  even if asked for, so the task stays PENDING like Celery's. Failures are still stored: an
+  error nobody can see is an error lost (Celery's `task_store_errors_even_if_ignored=True`).
 """
 
 from typing import Any
@@ -18,7 +21,10 @@ from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 from taskiq.depends.progress_tracker import TaskProgress, TaskState
 from taskiq.exceptions import NoResultError
 
+from core.settings import Settings
+
 IGNORE_RESULT = "ignore_result"
+TRACK_STARTED = "track_started"
 
 
 def label_flag(labels: dict[str, Any], name: str) -> bool:
@@ -26,9 +32,23 @@ def label_flag(labels: dict[str, Any], name: str) -> bool:
     return str(labels.get(name, False)).lower() == "true"
 
 
+def tracks_started(labels: dict[str, Any], default: bool) -> bool:
+    """Whether a STARTED marker is written: the task's label if it sets one, else TRACK_STARTED.
+    Never for `ignore_result` tasks, which stay PENDING as Celery's do."""
+    if label_flag(labels, IGNORE_RESULT):
+        return False
+    if TRACK_STARTED in labels:
+        return label_flag(labels, TRACK_STARTED)
+    return default
+
+
 class LifecycleMiddleware(TaskiqMiddleware):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._track_started = settings.track_started
+
     async def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
-        if not label_flag(message.labels, IGNORE_RESULT):
+        if tracks_started(message.labels, self._track_started):
             await self.broker.result_backend.set_progress(
                 message.task_id, TaskProgress(state=TaskState.STARTED, meta=None)
             )

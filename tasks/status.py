@@ -3,7 +3,7 @@
 | state    | when                                                                  |
 |----------|-----------------------------------------------------------------------|
 | PENDING  | nothing known: queued, unknown id, `ignore_result`, or expired from Redis |
-| STARTED  | a worker began it (`tasks.lifecycle` marker)                          |
+| STARTED  | a worker began it (`tasks.lifecycle` marker, `track_started` tasks)  |
 | RETRY    | a retry middleware set the progress state RETRY between attempts     |
 | <custom> | the task called `set_progress("PROGRESS", meta)` (Celery `update_state`) |
 | SUCCESS  | a result is stored and is not an error                                |

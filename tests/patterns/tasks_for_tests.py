@@ -64,7 +64,7 @@ async def sum_batch(
     return sum(batch)
 
 
-@broker.task(task_name="test.gated")
+@broker.task(task_name="test.gated", track_started=True)
 async def gated(
     progress: ProgressTracker[dict[str, int]] = TaskiqDepends(),
     redis: RedisClient = TaskiqDepends(),

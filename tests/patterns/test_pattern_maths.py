@@ -13,7 +13,7 @@ from core.settings import Settings
 from tasks.calling import kick_labels
 from tasks.canvas import Signature, batched
 from tasks.expiry import TaskExpired, expires_at, expiry_error
-from tasks.lifecycle import label_flag, retry_pending
+from tasks.lifecycle import label_flag, retry_pending, tracks_started
 from tasks.status import task_state
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -147,3 +147,19 @@ def test_retry_pending(result: TaskiqResult[Any], pending: bool) -> None:
 )
 def test_label_flag(labels: dict[str, Any], flag: bool) -> None:
     assert label_flag(labels, "x") is flag
+
+
+@pytest.mark.parametrize(
+    ("labels", "default", "tracked"),
+    [
+        ({}, False, False),
+        ({}, True, True),
+        ({"track_started": True}, False, True),
+        ({"track_started": "True"}, False, True),
+        ({"track_started": "False"}, True, False),
+        ({"track_started": True, "ignore_result": True}, True, False),
+        ({"ignore_result": "True"}, True, False),
+    ],
+)
+def test_tracks_started(labels: dict[str, Any], default: bool, tracked: bool) -> None:
+    assert tracks_started(labels, default) is tracked
