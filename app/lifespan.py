@@ -9,6 +9,7 @@ from core.db.pool_budget import enforce_budget
 from core.resources import open_resources
 from core.settings import get_settings
 from tasks.broker import broker
+from tasks.results import ResultWaiter
 
 
 @asynccontextmanager
@@ -18,7 +19,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await enforce_budget(resources.engine, settings)
         app.state.resources = resources
         await broker.startup()
+        # How routes await task results (app.deps.ResultsDep): one sweep for all of them.
+        app.state.results = results = ResultWaiter.for_broker(broker)
         try:
             yield
         finally:
+            await results.close()
             await broker.shutdown()
