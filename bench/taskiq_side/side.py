@@ -78,17 +78,12 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
     settings = json.loads(dumped)
     processes, concurrency = settings["worker_processes"], settings["worker_concurrency"]
     pool, overflow = settings["db_pool_size"], settings["db_max_overflow"]
-    wait = os.environ.get("BENCH_TASKIQ_CHECK_INTERVAL", "0.2")
     shown = {
         "worker": f"{processes} processes × {concurrency} async tasks (WORKER_CONCURRENCY)",
         "pool per process": f"{pool}+{overflow}",
         "broker": f"the stack's StreamBroker, {env['REDIS_URL']}, prefix {PREFIX}",
         "results": f"RedisAsyncResultBackend, JSON, TTL {settings['result_ttl_seconds']} s",
-        "client wait": (
-            f"prototype batched waiter, one MGET every {wait} s"
-            if os.environ.get("BENCH_TASKIQ_WAIT") == "batched"
-            else f"AsyncTaskiqTask.wait_result(check_interval={wait} s)"
-        ),
+        "client wait": "the stack's ResultWaiter (tasks/results.py): one MGET per 5–100 ms tick",
         "processes": "Procfile worker/web/scheduler commands + bench.taskiq_side.tasks",
         "W7 kicks": "await noop.kiq() in a loop, in an async route of the real app",
         "W5": "taskiq scheduler, LabelScheduleSource interval 1 s",
