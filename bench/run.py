@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -20,11 +20,12 @@ from pathlib import Path
 from bench import charts, meta, pg, report, targets, workloads
 from bench.ceiling import measure_ceiling
 from bench.celery_baseline.side import celery_side
-from bench.config import ALL_WORKLOADS, BenchConfig
+from bench.config import ALL_WORKLOADS, ROOT, BenchConfig
 from bench.model import Check, RunResults, StackResults
 from bench.sides import Side, claim_redis_db
 from bench.targets import TASKIQ
 from bench.taskiq_side.side import taskiq_side
+from deploy.embedded import resolve_servers
 
 __all__ = ["main"]
 
@@ -32,7 +33,16 @@ DOC = Path("docs/benchmarks.md")
 IMAGES = Path("docs/img")
 
 
-def parse_args(argv: Sequence[str] | None) -> BenchConfig:
+def server_env(environ: Mapping[str, str], stack: ExitStack) -> dict[str, str]:
+    """The environment with REDIS_URL and DATABASE_URL resolved as `make up` resolves them:
+    configured, else the local default ports, else embedded servers (stopped at the end)."""
+    urls, embedded = resolve_servers(environ, ROOT / ".stack" / "bench")
+    if embedded is not None:
+        stack.callback(embedded.stop)
+    return {**environ, "REDIS_URL": urls.redis_url, "DATABASE_URL": urls.database_url}
+
+
+def parse_args(argv: Sequence[str] | None, env: Mapping[str, str]) -> BenchConfig:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, correctness only")
     parser.add_argument("--only", default=",".join(ALL_WORKLOADS), help="e.g. W1,W3")
@@ -42,7 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> BenchConfig:
     unknown = set(chosen) - set(ALL_WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {ALL_WORKLOADS}")
-    return BenchConfig.from_env(ns.quick, chosen, ns.out.resolve(), os.environ)
+    return BenchConfig.from_env(ns.quick, chosen, ns.out.resolve(), env)
 
 
 def build_sides(cfg: BenchConfig) -> list[Side]:
@@ -91,7 +101,11 @@ def write_outputs(cfg: BenchConfig, results: RunResults) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    cfg = parse_args(argv)
+    with ExitStack() as servers:
+        return run(parse_args(argv, server_env(os.environ, servers)))
+
+
+def run(cfg: BenchConfig) -> int:
     cfg.tmp.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     results = RunResults(
