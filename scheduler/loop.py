@@ -77,7 +77,7 @@ class TickLoop:
 
     async def _iterate(self) -> None:
         now = self._clock()
-        # Due ticks first: a refresh (a SCAN of the keyspace) must not make them late.
+        # Due ticks first: a refresh (several Redis round trips) must not make them late.
         due = [e for e in self._entries.values() if e.next_due is not None and e.next_due <= now]
         await asyncio.gather(*(self._fire(entry, now) for entry in due))
         version = await self._state.version()
