@@ -4,8 +4,11 @@ CLI: `python -m tasks.revoke TASK_ID [TASK_ID ...]`; API: `POST /tasks/{task_id}
 
 A revoke, for a task that has not succeeded yet:
 
-1. records `<prefix>:revoked:<task_id>` (TTL = `RESULT_TTL_SECONDS`): every worker child checks it
-   before it starts a message, so a queued (or retried, or redelivered) copy never starts;
+1. records `<prefix>:revoked:<task_id>` (TTL = `RESULT_TTL_SECONDS`) for status readers, and
+   the id in the sorted set `<prefix>:revokes` (score: when it expires): every worker child
+   loads that set when it subscribes and keeps it current from step 3, and checks it (in
+   memory) before it starts a message, so a queued (or retried, or redelivered) copy never
+   starts;
 2. stores a result for the id marking it revoked, unless a result is already stored: JSON like
    every result, `is_err: true`, `error.exc_type == "TaskRevoked"` (`exc_module "tasks.revoke"`),
    so `wait_result()` answers at once;
@@ -26,6 +29,8 @@ import asyncio
 import json
 import re
 import sys
+import time
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -53,6 +58,19 @@ def revoked_key(settings: Settings, task_id: str) -> str:
 
 def revoke_channel(settings: Settings) -> str:
     return settings.key("revoke")
+
+
+def revokes_key(settings: Settings) -> str:
+    """The sorted set of revoked ids, scored by when each revoke expires (Unix time)."""
+    return settings.key("revokes")
+
+
+async def active_revokes(redis: Redis, settings: Settings) -> dict[str, float]:
+    """Revoked ids that have not expired yet, with their expiry (Unix time)."""
+    pairs = await redis.zrangebyscore(revokes_key(settings), time.time(), "+inf", withscores=True)
+    return {
+        member.decode(): float(score) for member, score in cast(list[tuple[bytes, float]], pairs)
+    }
 
 
 def _result_key(settings: Settings, task_id: str) -> str:
@@ -93,9 +111,12 @@ async def revoke(redis: Redis, settings: Settings, task_id: str) -> bool:
     if _succeeded(await redis.get(result_key)):
         return False
     ttl = settings.result_ttl_seconds
+    now = time.time()
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(revoked_key(settings, task_id), b"1", ex=ttl)
         pipe.set(result_key, revoked_result(task_id), ex=ttl, nx=True)
+        pipe.zadd(revokes_key(settings), {task_id: now + ttl})
+        pipe.zremrangebyscore(revokes_key(settings), "-inf", now)
         # After the key: a child that misses the message has already seen the key, or will.
         pipe.publish(revoke_channel(settings), task_id)
         await pipe.execute()

@@ -32,7 +32,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
     port = free_port()
     web = start("web", PORT=str(port), **SMALL_POOLS)
     # Two children: the revoke reaches whichever one runs the task.
-    start("worker", WORKER, WORKER_PROCESSES="2", **SMALL_POOLS)
+    worker = start("worker", WORKER, WORKER_PROCESSES="2", **SMALL_POOLS)
     kicker = sleep.kicker().with_broker(client_broker)
     task = await kicker.kiq("r", 10 * RESULT_WAIT)
     wait_until(lambda: "started:r" in events(), within=RESULT_WAIT, what="task started")
@@ -64,6 +64,22 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
         )
         assert not await is_revoked(redis_client, settings, after.task_id)
         assert (await http.post("/tasks/not%20an%20id/revoke")).status_code == 422
+
+        # Revoked while the children run (they learn it from the channel, not from a load at
+        # startup), then queued: it never starts.
+        assert (await http.post("/tasks/early-1/revoke")).status_code == 202
+        early = (
+            await sleep.kicker().with_broker(client_broker).with_task_id("early-1").kiq("early", 0)
+        )
+        marker = await kicker.kiq("marker", 0)
+        assert (await marker.wait_result(timeout=RESULT_WAIT)).return_value == "marker"
+        wait_until(
+            lambda: "early-1 was revoked: not started" in worker.log(),
+            within=RESULT_WAIT,
+            what="the revoked message skipped",
+        )
+        assert "started:early" not in events()
+        assert type((await early.wait_result(timeout=1)).error).__name__ == "TaskRevoked"
 
 
 async def test_a_queued_task_revoked_from_the_cli_never_starts(
