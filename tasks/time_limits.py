@@ -13,6 +13,7 @@ Only async task functions can be stopped while they run; CPU-bound sync work goe
 `tasks.cpu_pool`, which kills its process at the limit.
 """
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,8 +57,24 @@ def _seconds(labels: Mapping[str, Any], name: str) -> float | None:
     return seconds
 
 
+NO_LIMITS = TimeLimits()
+
+
 def parse_limits(labels: Mapping[str, Any]) -> TimeLimits:
     """The limits a message's labels ask for; `ValueError` says what is wrong with them."""
+    soft, hard = labels.get(SOFT_LABEL), labels.get(HARD_LABEL)
+    if soft is None and hard is None:
+        return NO_LIMITS  # most tasks: this runs for every message a worker starts
+    try:
+        return _limits(soft, hard)
+    except TypeError:  # an unhashable label value: not a number either
+        return _limits.__wrapped__(soft, hard)
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: True is not 1 second
+def _limits(soft: object, hard: object) -> TimeLimits:
+    """Cached per pair of label values: a task's limits are the same on every message."""
+    labels = {SOFT_LABEL: soft, HARD_LABEL: hard}
     limits = TimeLimits(soft=_seconds(labels, SOFT_LABEL), hard=_seconds(labels, HARD_LABEL))
     if limits.soft is not None and limits.hard is not None and limits.soft >= limits.hard:
         raise ValueError(
