@@ -68,6 +68,15 @@ class StreamBroker(RedisStreamBroker):
         self._recycle = RecyclePolicy(delivery.max_tasks_per_child, delivery.max_memory_mb)
         self._fetched = 0
         self._background: list[asyncio.Task[None]] = []
+        # A worker child's one client on the broker's pool (listen, acks, background loops),
+        # built in startup on the child's loop.
+        self._client: Redis | None = None
+
+    @property
+    def _redis(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError("the stream broker listens only after startup in a worker")
+        return self._client
 
     async def startup(self) -> None:
         if self.is_worker_process:
@@ -76,7 +85,7 @@ class StreamBroker(RedisStreamBroker):
             self.consumer_name = consumer_name()
         await super().startup()
         if self.is_worker_process:
-            redis = Redis(connection_pool=self.connection_pool)
+            self._client = redis = Redis(connection_pool=self.connection_pool)
             self._background = [
                 asyncio.create_task(
                     run_heartbeat(
@@ -110,7 +119,7 @@ class StreamBroker(RedisStreamBroker):
         await super().shutdown()
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
-        redis = Redis(connection_pool=self.connection_pool)
+        redis = self._redis
         reclaimer = Reclaimer(
             self.queue_name,
             self.consumer_group_name,
@@ -131,7 +140,7 @@ class StreamBroker(RedisStreamBroker):
                 delivery = fetched.popleft()
                 self._fetched += 1
                 ack = StreamAck(
-                    self.connection_pool,
+                    redis,
                     self.consumer_group_name,
                     self._inflight,
                     delivery,
@@ -189,8 +198,7 @@ class StreamBroker(RedisStreamBroker):
         if not deliveries:
             return
         try:
-            async with Redis(connection_pool=self.connection_pool) as redis:
-                await hand_back(redis, self.consumer_group_name, deliveries)
+            await hand_back(self._redis, self.consumer_group_name, deliveries)
         except OUTAGE_ERRORS as exc:
             logger.warning(
                 "could not hand back %d messages (%r); redelivered after %.0fs instead",
