@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     db_connection_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.1
 
     worker_processes: Annotated[int, Field(ge=1)] = 2
-    worker_concurrency: Annotated[int, Field(ge=1)] = 20
+    # Async tasks one child runs at once (taskiq's default): a task awaiting I/O costs no CPU,
+    # and database work still waits for one of the child's DB_POOL_SIZE + DB_MAX_OVERFLOW
+    # connections. Lower it for a queue whose tasks hold a connection for seconds.
+    worker_concurrency: Annotated[int, Field(ge=1)] = 100
     # Named queues (tasks/queues.py): the one queue (stream) this worker reads, Celery's `-Q`;
     # run one worker per queue so urgent work never waits behind a backlog of other work.
     worker_queue: str = "default"
