@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import httpx
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,9 +44,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def stale_connection_retry() -> Retry:
+    """For redis-py pools: retry a command whose pooled connection died with a Redis restart.
+
+    redis-py 8 connections do not retry at all, so the first command on each stale connection
+    after a restart fails. Only broken connections are retried: a retried timeout could run a
+    write such as XADD twice.
+    """
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3, (RedisConnectionError,))
+
+
 def create_redis(settings: Settings) -> Redis:
     """A Redis client; its pool connects on first use, on the caller's loop."""
-    return Redis.from_url(settings.redis_url)
+    return Redis.from_url(settings.redis_url, retry=stale_connection_retry())
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ uses them. Task modules register on `broker` at import, which is why it is a mod
 from taskiq import AsyncBroker, TaskiqEvents, async_shared_broker
 from taskiq_pipelines import PipelineMiddleware
 
+from core.resources import stale_connection_retry
 from core.settings import Settings, get_settings
 from tasks import runtime
 from tasks.canvas.middleware import CanvasMiddleware
@@ -19,7 +20,6 @@ from tasks.retry import RetryMiddleware
 from tasks.revoke_middleware import RevokeMiddleware
 from tasks.signals import TaskSignals
 from tasks.streams import DeliveryConfig, StreamBroker
-from tasks.streams.reconnect import stale_connection_retry
 from tasks.time_limits import TimeLimitMiddleware
 
 

@@ -4,7 +4,7 @@
 copies its table of response callbacks each time: about a tenth of a worker child's CPU per
 task, see docs/benchmarks.md). This subclass builds one client on the backend's pool in
 `startup()` (run by `broker.startup()` in every process) and reuses it. The pool, its
-`stale_connection_retry` and the key layout are taskiq-redis's, unchanged.
+`core.resources.stale_connection_retry` and the key layout are taskiq-redis's, unchanged.
 
 `read_many` reads a batch of stored results in one round trip and `load` parses one as
 `get_result` does, for `tasks.results.ResultWaiter`.

@@ -26,6 +26,7 @@ from redis.asyncio import Redis, ResponseError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
+from core.resources import stale_connection_retry
 from tasks.streams.ack import StreamAck
 from tasks.streams.config import DeliveryConfig
 from tasks.streams.handback import hand_back
@@ -35,7 +36,7 @@ from tasks.streams.ids import as_text
 from tasks.streams.inflight import Delivery, InFlight
 from tasks.streams.preconditions import require_stream_receiver, require_uvloop
 from tasks.streams.reclaim import Reclaimer
-from tasks.streams.reconnect import OUTAGE_ERRORS, Outage, stale_connection_retry
+from tasks.streams.reconnect import OUTAGE_ERRORS, Outage
 from tasks.streams.recycle import RecyclePolicy, current_rss
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,6 @@ redis-py 8 raises on any broken or timed-out socket; taskiq lets an exception es
 import logging
 import time
 
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -50,13 +48,3 @@ class Outage:
                 "%s: Redis back after %.1fs", self._what, time.monotonic() - self._since
             )
             self._failures = 0
-
-
-def stale_connection_retry() -> Retry:
-    """For redis-py pools: retry a command whose pooled connection died with a Redis restart.
-
-    redis-py 8 connections from `BlockingConnectionPool.from_url` do not retry at all, so the
-    first command on each stale connection after a restart fails. Only broken connections are
-    retried: a retried timeout could run a write such as XADD twice.
-    """
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3, (RedisConnectionError,))
