@@ -8,6 +8,7 @@ spawned process never inherits a pool bound to another loop.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from redis.asyncio import Redis
@@ -42,6 +43,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
     )
+
+
+T = TypeVar("T")
+
+
+def started(resource: T | None, what: str) -> T:
+    """`resource`, built by its process's startup hook; a clear error when used before it."""
+    if resource is None:
+        raise RuntimeError(f"{what} is used before its process's startup hook ran")
+    return resource
 
 
 def stale_connection_retry() -> Retry:

@@ -27,7 +27,7 @@ from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware
 from taskiq.kicker import AsyncKicker
 from taskiq.labels import prepare_label
 
-from core.resources import create_redis
+from core.resources import create_redis, started
 from core.settings import Settings
 
 __all__ = ["ETA", "DelayedDelivery", "DueSet", "delayed_delivery", "later", "relabel"]
@@ -118,9 +118,7 @@ class DelayedDelivery(TaskiqMiddleware):
     @property
     def redis(self) -> Redis:
         """This worker child's client for delivery bookkeeping (due set, rate limits)."""
-        if self._redis is None:
-            raise RuntimeError("delayed delivery runs in worker processes, after startup")
-        return self._redis
+        return started(self._redis, "delayed delivery (worker processes only)")
 
     async def startup(self) -> None:
         if not self.broker.is_worker_process:
@@ -143,11 +141,10 @@ class DelayedDelivery(TaskiqMiddleware):
 
     async def schedule(self, message: TaskiqMessage, due: float) -> None:
         """Deliver `message` (with its `eta` label set to `due`) at Unix time `due`."""
-        if self._due is None:
-            raise RuntimeError("delayed delivery runs in worker processes, after startup")
+        due_set = started(self._due, "delayed delivery (worker processes only)")
         parked = relabel(message, {ETA: due})
         stream = parked.labels.get("queue_name") or self._stream
-        await self._due.add(stream, self.broker.formatter.dumps(parked).message.decode(), due)
+        await due_set.add(stream, self.broker.formatter.dumps(parked).message.decode(), due)
         self._wake.set()
 
     async def _poll(self, due_set: DueSet) -> None:

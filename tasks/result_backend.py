@@ -21,6 +21,8 @@ from taskiq_redis import RedisAsyncResultBackend
 from taskiq_redis.exceptions import ResultIsMissingError
 from taskiq_redis.redis_backend import PROGRESS_KEY_SUFFIX
 
+from core.resources import started
+
 __all__ = ["ResultBackend"]
 
 # One MGET holds Redis for its whole length; slices of this size keep other clients' commands
@@ -45,9 +47,7 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
 
     @property
     def _redis(self) -> Redis:
-        if self._client is None:
-            raise RuntimeError("the result backend is used before broker.startup()")
-        return self._client
+        return started(self._client, "the result backend")
 
     async def startup(self) -> None:
         await super().startup()

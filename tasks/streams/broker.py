@@ -26,7 +26,7 @@ from redis.asyncio import Redis, ResponseError
 from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
-from core.resources import stale_connection_retry
+from core.resources import stale_connection_retry, started
 from tasks.streams.ack import StreamAck
 from tasks.streams.config import DeliveryConfig
 from tasks.streams.handback import hand_back
@@ -75,9 +75,7 @@ class StreamBroker(RedisStreamBroker):
 
     @property
     def _redis(self) -> Redis:
-        if self._client is None:
-            raise RuntimeError("the stream broker listens only after startup in a worker")
-        return self._client
+        return started(self._client, "the stream broker's worker client")
 
     async def startup(self) -> None:
         if self.is_worker_process:
