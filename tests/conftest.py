@@ -20,7 +20,7 @@ from taskiq import AsyncBroker
 
 from core.settings import Settings
 from deploy.release import release
-from tests.support.processes import StackProcess, procfile_commands, start_process
+from tests.support.processes import ROOT, StackProcess, procfile_commands, start_process
 from tests.support.servers import TestServers, resolve_test_servers
 
 BIN = Path(sys.executable).parent
@@ -98,6 +98,21 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     }
     return env | extra
+
+
+async def run_module(settings: Settings, module: str, *args: str) -> tuple[int, bytes]:
+    """Run `python -m module args...` as an operator would, with this test's settings."""
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=ROOT,
+        env=stack_env(settings),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
+    return cli.returncode or 0, stdout
 
 
 StartProcess = Callable[..., StackProcess]

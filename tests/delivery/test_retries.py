@@ -4,9 +4,7 @@ failure is a dead letter; replaying it from the admin API runs the task again.
 Measured gaps are printed (`pytest -s`) for docs/delivery.md.
 """
 
-import asyncio
 import itertools
-import sys
 
 import httpx
 from redis import Redis as SyncRedis
@@ -14,7 +12,7 @@ from taskiq import AsyncBroker
 
 from core.db.models import DeadLetterReason
 from core.settings import Settings
-from tests.conftest import StartProcess, stack_env
+from tests.conftest import StartProcess, run_module
 from tests.delivery.retry_support import (
     WORKER_ENV,
     database,
@@ -24,7 +22,7 @@ from tests.delivery.retry_support import (
     starts,
 )
 from tests.delivery.tasks_for_retries import fixed_key, flaky
-from tests.support.processes import ROOT, StackProcess, free_port, wait_until
+from tests.support.processes import StackProcess, free_port, wait_until
 
 # flaky's labels: 4 attempts, base 1 s, cap 8 s, no jitter -> gaps 1, 2, 4 s.
 EXPECTED_GAPS = [1.0, 2.0, 4.0]
@@ -82,17 +80,8 @@ async def test_backoff_schedule_dead_letter_and_replay(
     assert "ConnectionError" in by_name["steady"].error
     assert "attempt 4 of 4 fails" in (by_name["steady"].traceback or "")
 
-    cli = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tasks.dead_letters",
-        "list",
-        cwd=ROOT,
-        env=stack_env(settings),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    listed, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
-    assert (cli.returncode, len(listed.splitlines())) == (0, 2)
+    returncode, listed = await run_module(settings, "tasks.dead_letters", "list")
+    assert (returncode, len(listed.splitlines())) == (0, 2)
 
     sync_redis.set(fixed_key(settings, "steady"), "1")
     steady_id = by_name["steady"].id

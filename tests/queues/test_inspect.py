@@ -1,9 +1,7 @@
 """`python -m tasks.inspect` against a real worker: a running task shows as active, a backlog as
 waiting, a countdown as delayed, an unknown task as a dead letter, every task as registered."""
 
-import asyncio
 import json
-import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -14,10 +12,10 @@ from taskiq.kicker import AsyncKicker
 from core.settings import Settings
 from tasks.delayed import later
 from tasks.inspect.__main__ import collect
-from tests.conftest import StartProcess, stack_env
+from tests.conftest import StartProcess, run_module
 from tests.patterns.conftest import until
 from tests.queues.tasks_for_tests import slow
-from tests.support.processes import ROOT, procfile_commands
+from tests.support.processes import procfile_commands
 
 BACKLOG = 20
 RUNNING_SECONDS = 60.0  # stays running for the whole test; the worker drains for 1 s at stop
@@ -90,17 +88,7 @@ async def test_inspect_reads_what_a_real_worker_left(
     assert registered["reports.daily"]["schedule"] == settings.daily_report_cron
 
     # The command line, as an operator runs it.
-    cli = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tasks.inspect",
-        "queues",
-        "--json",
-        cwd=ROOT,
-        env=stack_env(settings),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
-    assert cli.returncode == 0
+    returncode, stdout = await run_module(settings, "tasks.inspect", "queues", "--json")
+    assert returncode == 0
     printed = json.loads(stdout)["queues"][0]
     assert printed["pending"] + printed["waiting"] == BACKLOG + 1
