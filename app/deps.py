@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db.session import session_scope
 from core.resources import Resources
 from core.settings import Settings
-from tasks.results import ResultWaiter
 
 
 def get_resources(request: Request) -> Resources:
@@ -34,12 +33,6 @@ def get_settings_dep(resources: ResourcesDep) -> Settings:
     return resources.settings
 
 
-def get_results(request: Request) -> ResultWaiter:
-    results: ResultWaiter = request.app.state.results
-    return results
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ResultsDep = Annotated[ResultWaiter, Depends(get_results)]

@@ -1,28 +1,32 @@
 """The web process's startup and shutdown: its own resources, and the broker as a client."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from taskiq_durable.scheduler.sources import RuntimeScheduleSource
 
 from core.db.pool_budget import enforce_budget
 from core.resources import open_resources
-from core.settings import get_settings
+from core.settings import Settings
 from tasks.broker import broker
-from tasks.results import ResultWaiter
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
-    async with open_resources(settings) as resources:
-        await enforce_budget(resources.engine, settings)
-        app.state.resources = resources
-        await broker.startup()
-        # How routes await task results (app.deps.ResultsDep): one sweep for all of them.
-        app.state.results = results = ResultWaiter.for_broker(broker)
-        try:
-            yield
-        finally:
-            await results.close()
-            await broker.shutdown()
+def lifespan_for(settings: Settings) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            await enforce_budget(resources.engine, settings)
+            app.state.resources = resources
+            # Runtime schedules (/admin/schedules): the source's pool connects on first use.
+            app.state.schedule_source = source = RuntimeScheduleSource(settings.durable())
+            await broker.startup()
+            try:
+                yield
+            finally:
+                await broker.shutdown()
+                await source.shutdown()
+
+    return lifespan

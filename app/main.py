@@ -2,12 +2,13 @@
 
 from fastapi import FastAPI
 
-from app.lifespan import lifespan
+from app.lifespan import lifespan_for
 from app.routes import dead_letters, health, imports, reports, revoke, schedules, tasks
+from core.settings import Settings, get_settings
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="TaskIQ stack", lifespan=lifespan)
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="TaskIQ stack", lifespan=lifespan_for(settings))
     app.include_router(health.router)
     app.include_router(imports.router)
     app.include_router(reports.router)
@@ -18,4 +19,5 @@ def create_app() -> FastAPI:
     return app
 
 
-app = create_app()
+# The web process's entry point: the one place it reads its settings.
+app = create_app(get_settings())

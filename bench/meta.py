@@ -16,7 +16,6 @@ PACKAGES = (
     "kombu",
     "taskiq",
     "taskiq-redis",
-    "taskiq-fastapi",
     "fastapi",
     "uvicorn",
     "sqlalchemy",

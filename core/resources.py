@@ -8,19 +8,16 @@ spawned process never inherits a pool bound to another loop.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
 import httpx
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from taskiq_durable import connections
 
 from core.settings import Settings
 
@@ -45,29 +42,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-T = TypeVar("T")
-
-
-def started(resource: T | None, what: str) -> T:
-    """`resource`, built by its process's startup hook; a clear error when used before it."""
-    if resource is None:
-        raise RuntimeError(f"{what} is used before its process's startup hook ran")
-    return resource
-
-
-def stale_connection_retry() -> Retry:
-    """For redis-py pools: retry a command whose pooled connection died with a Redis restart.
-
-    redis-py 8 connections do not retry at all, so the first command on each stale connection
-    after a restart fails. Only broken connections are retried: a retried timeout could run a
-    write such as XADD twice.
-    """
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3, (RedisConnectionError,))
-
-
 def create_redis(settings: Settings) -> Redis:
     """A Redis client; its pool connects on first use, on the caller's loop."""
-    return Redis.from_url(settings.redis_url, retry=stale_connection_retry())
+    return connections.create_redis(settings.redis_url)
 
 
 @asynccontextmanager

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from taskiq_durable import DurableConfig
 
 
 class Settings(BaseSettings):
@@ -34,14 +35,18 @@ class Settings(BaseSettings):
     # and database work still waits for one of the child's DB_POOL_SIZE + DB_MAX_OVERFLOW
     # connections. Lower it for a queue whose tasks hold a connection for seconds.
     worker_concurrency: Annotated[int, Field(ge=1)] = 100
-    # Named queues (tasks/queues.py): the one queue (stream) this worker reads, Celery's `-Q`;
-    # run one worker per queue so urgent work never waits behind a backlog of other work.
+    # Named queues, Celery's `-Q` (taskiq_durable.queues): one stream each, the first is the
+    # default. `make up` starts one worker per queue, so urgent work never waits behind a
+    # backlog of other work; a kick to a queue not listed here is refused. Comma-separated.
+    queues: Annotated[tuple[str, ...], NoDecode] = ("default", "urgent")
+    # The one queue this worker process reads (`make up` sets it per worker).
     worker_queue: str = "default"
     # Celery's `task_routes`: task-name pattern (fnmatch) -> queue, for tasks and kicks that
     # name no queue themselves. JSON in the environment: TASK_ROUTES='{"reports.*": "urgent"}'.
     task_routes: dict[str, str] = {}
 
-    # Delivery on the Redis stream (tasks/streams/, docs/delivery.md). A message whose worker
+    # Delivery on the Redis stream (taskiq_durable.streams, docs/delivery.md). A message whose
+    # worker
     # stopped heartbeating for this long is handed to a live worker; running tasks heartbeat,
     # so this bounds recovery after a crash, not task run time.
     redelivery_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -59,11 +64,12 @@ class Settings(BaseSettings):
     # ...or once its resident memory passes this many MiB (0 = no limit).
     worker_max_memory_mb: Annotated[int, Field(ge=0)] = 0
 
-    # Delayed delivery (retries, countdown/eta, rate limits; tasks/delayed.py): how long an idle
+    # Delayed delivery (retries, countdown/eta, rate limits; taskiq_durable.delayed): how long an
+    # idle
     # worker child's poller sleeps between looks at the due set. A retry scheduled in the same
     # child wakes it at once; one scheduled elsewhere can start up to this much late.
     delayed_poll_seconds: Annotated[float, Field(gt=0, le=1)] = 0.25
-    # Processes each worker child keeps for CPU-bound sync work (tasks/cpu_pool.py): a call
+    # Processes each worker child keeps for CPU-bound sync work (taskiq_durable.cpu_pool): a call
     # over its hard limit gets its process killed and replaced, which a thread can't offer.
     cpu_processes: Annotated[int, Field(ge=1)] = 1
 
@@ -115,6 +121,13 @@ class Settings(BaseSettings):
         # in by hand, as the docs test does) needs it here.
         return json.loads(value) if isinstance(value, str) else value
 
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _queues_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: str) -> str:
@@ -125,6 +138,33 @@ class Settings(BaseSettings):
     def key(self, *parts: str) -> str:
         """A Redis key inside this stack's namespace."""
         return ":".join((self.redis_prefix, *parts))
+
+    def durable(self) -> DurableConfig:
+        """The delivery layer's configuration, taken from these settings (checked there: an
+        unknown worker queue or route target stops the process at start)."""
+        return DurableConfig(
+            redis_url=self.redis_url,
+            redis_prefix=self.redis_prefix,
+            queues=self.queues,
+            worker_queue=self.worker_queue,
+            task_routes=self.task_routes,
+            redelivery_timeout_seconds=self.redelivery_timeout_seconds,
+            reclaim_interval_seconds=self.reclaim_interval_seconds,
+            max_deliveries=self.max_deliveries,
+            stream_trim_interval_seconds=self.stream_trim_interval_seconds,
+            worker_concurrency=self.worker_concurrency,
+            worker_max_tasks_per_child=self.worker_max_tasks_per_child,
+            worker_max_memory_mb=self.worker_max_memory_mb,
+            delayed_poll_seconds=self.delayed_poll_seconds,
+            cpu_processes=self.cpu_processes,
+            result_ttl_seconds=self.result_ttl_seconds,
+            track_started=self.track_started,
+            timezone=self.timezone,
+            scheduler_poll_seconds=self.scheduler_poll_seconds,
+            scheduler_refresh_seconds=self.scheduler_refresh_seconds,
+            scheduler_misfire_grace_seconds=self.scheduler_misfire_grace_seconds,
+            scheduler_misfire_default=self.scheduler_misfire_default,
+        )
 
 
 @lru_cache

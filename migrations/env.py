@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from taskiq_durable.dead_letters.sql import metadata as dead_letter_metadata
 
 from core.db.models import Base
 from core.settings import get_settings
@@ -16,7 +17,8 @@ if context.config.config_file_name is not None and context.config.attributes.get
 ):
     fileConfig(context.config.config_file_name)
 
-target_metadata = Base.metadata
+# Our tables, and the delivery layer's dead letters (created by 0002_dead_letters).
+target_metadata = [Base.metadata, dead_letter_metadata]
 
 
 def run_with(connection: Connection) -> None:

@@ -10,14 +10,13 @@ import contextlib
 
 from taskiq import AsyncBroker, ScheduleSource, TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
+from taskiq_durable.scheduler.loop import TickLoop
+from taskiq_durable.scheduler.sources import RuntimeScheduleSource
 
 from core.db.schema import wait_for_schema
-from core.settings import Settings, get_settings
-from scheduler.loop import TickLoop
-from scheduler.sources import RuntimeScheduleSource
+from core.settings import Settings
 from tasks.broker import broker
-
-_settings = get_settings()
+from tasks.broker import settings as _settings
 
 
 async def wait_for_release(state: TaskiqState) -> None:
@@ -46,11 +45,11 @@ class StackScheduler(TaskiqScheduler):
 
     async def startup(self) -> None:
         await super().startup()
-        runtime = RuntimeScheduleSource(self._settings)
+        runtime = RuntimeScheduleSource(self._settings.durable())
         for source in (LabelScheduleSource(self.broker), runtime):
             await source.startup()
             self._owned.append(source)
-        loop = TickLoop(self._owned, runtime.state, self.on_ready, self._settings)
+        loop = TickLoop(self._owned, runtime.state, self.on_ready, self._settings.durable())
         self._ticking = asyncio.create_task(loop.run(), name="tick-loop")
 
     async def shutdown(self) -> None:

@@ -13,11 +13,11 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import TaskiqDepends, TaskiqState
+from taskiq_durable.cpu_pool import CpuPool
 
 from core.db.session import session_scope
 from core.resources import Resources
 from core.settings import Settings
-from tasks.cpu_pool import CpuPool
 
 
 def get_resources(state: Annotated[TaskiqState, TaskiqDepends()]) -> Resources:

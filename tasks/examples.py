@@ -8,7 +8,7 @@
                                                     context.message.labels["queue_name"]
 
 A task asks for what Celery puts on `self`: `Context` (the message being run: id, name,
-labels, arguments; and the broker) and `Retries` (tasks/retry.py: attempt number and budget).
+labels, arguments; and the broker) and `Retries` (taskiq_durable.retry: attempt number and budget).
 Library code that must not import this app's broker uses `shared_task`; tasks/broker.py makes
 our broker the one shared tasks are sent through, and a worker runs them once imported.
 """
@@ -17,10 +17,10 @@ from typing import Any
 
 from taskiq import Context, TaskiqDepends
 from taskiq.brokers.shared_broker import shared_task
+from taskiq_durable.queues import STREAM
+from taskiq_durable.retry import Retries
 
 from tasks.broker import broker
-from tasks.queues import STREAM
-from tasks.retry import Retries
 
 __all__ = ["request_info", "shared_request_info"]
 

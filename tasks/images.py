@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from taskiq import AsyncBroker, AsyncTaskiqTask, TaskiqDepends
+from taskiq_durable.canvas import apply_chain, sig
 
 from core.images import ImageError, make_thumbnail
 from tasks.broker import broker
-from tasks.canvas import apply_chain, sig
 from tasks.deps import HttpClient, StackSettings
 
 MAX_SIDE = 2048

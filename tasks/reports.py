@@ -9,19 +9,16 @@ from datetime import timedelta
 from taskiq import TaskiqDepends
 
 from core.reports import compute_daily_report, purge_old_uploads
-from core.settings import get_settings
-from tasks.broker import broker
+from tasks.broker import broker, settings
 from tasks.deps import Session, StackSettings
-
-_settings = get_settings()
 
 
 @broker.task(
     task_name="reports.daily",
     schedule=[
         {
-            "cron": _settings.daily_report_cron,
-            "cron_offset": _settings.timezone,
+            "cron": settings.daily_report_cron,
+            "cron_offset": settings.timezone,
             "schedule_id": "reports.daily",
         }
     ],

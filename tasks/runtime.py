@@ -8,36 +8,42 @@ import logging
 from contextlib import AsyncExitStack
 
 from taskiq import TaskiqState
+from taskiq_durable.cpu_pool import open_cpu_pool
+from taskiq_durable.dead_letters.sql import SqlDeadLetterStore
+from taskiq_durable.fatal import stop_worker
 
 from core.db.pool_budget import PoolBudgetError, enforce_budget
 from core.db.schema import SchemaNotReadyError, wait_for_schema
 from core.resources import open_resources
-from core.settings import get_settings
-from tasks.cpu_pool import open_cpu_pool
-from tasks.fatal import stop_worker
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-async def worker_startup(state: TaskiqState) -> None:
-    settings = get_settings()
-    try:
-        await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
-    except SchemaNotReadyError as exc:
-        raise stop_worker(str(exc)) from exc
-    stack = AsyncExitStack()
-    state.exit_stack = stack
-    state.resources = resources = await stack.enter_async_context(open_resources(settings))
-    try:
-        await enforce_budget(resources.engine, settings)
-    except PoolBudgetError as exc:
-        raise stop_worker(str(exc)) from exc
-    # Worker-only: the web and the scheduler never run CPU-bound task bodies.
-    state.cpu_pool = await stack.enter_async_context(open_cpu_pool(settings.cpu_processes))
-    logger.info("worker resources ready")
+class WorkerRuntime:
+    def __init__(self, settings: Settings, dead_letters: SqlDeadLetterStore) -> None:
+        self._settings = settings
+        self._dead_letters = dead_letters
 
+    async def startup(self, state: TaskiqState) -> None:
+        settings = self._settings
+        try:
+            await wait_for_schema(settings.database_url, within=settings.schema_wait_seconds)
+        except SchemaNotReadyError as exc:
+            raise stop_worker(str(exc)) from exc
+        stack = AsyncExitStack()
+        state.exit_stack = stack
+        state.resources = resources = await stack.enter_async_context(open_resources(settings))
+        try:
+            await enforce_budget(resources.engine, settings)
+        except PoolBudgetError as exc:
+            raise stop_worker(str(exc)) from exc
+        self._dead_letters.bind(resources.sessionmaker)
+        # Worker-only: the web and the scheduler never run CPU-bound task bodies.
+        state.cpu_pool = await stack.enter_async_context(open_cpu_pool(settings.cpu_processes))
+        logger.info("worker resources ready")
 
-async def worker_shutdown(state: TaskiqState) -> None:
-    stack: AsyncExitStack | None = getattr(state, "exit_stack", None)
-    if stack is not None:
-        await stack.aclose()
+    async def shutdown(self, state: TaskiqState) -> None:
+        stack: AsyncExitStack | None = getattr(state, "exit_stack", None)
+        if stack is not None:
+            await stack.aclose()

@@ -139,9 +139,9 @@ def start(settings: Settings, tmp_path: Path) -> Iterator[StartProcess]:
 @pytest.fixture
 async def client_broker(settings: Settings) -> AsyncIterator[AsyncBroker]:
     """The broker as the web process uses it (kicks, reads results), on this test's prefix."""
-    from tasks.broker import build_broker  # imported here: collecting tests builds no broker
+    from tasks.broker import build_stack_broker  # imported here: collecting tests builds no broker
 
-    broker = build_broker(settings)
+    broker = build_stack_broker(settings)
     await broker.startup()
     try:
         yield broker

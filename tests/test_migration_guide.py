@@ -1,7 +1,8 @@
 """docs/migration.md names only code and tests that exist, and every checker anchor.
 
-Markup the guide follows: a code path is a backticked repository path (`tasks/retry.py`,
-`tasks/canvas/`), a test is a backticked pytest node id (`tests/x/test_y.py::test_z`). Every
+Markup the guide follows: a code path is a backticked repository path (`tasks/broker.py`,
+`taskiq-durable/src/taskiq_durable/canvas/`), a test is a backticked pytest node id
+(`tests/x/test_y.py::test_z`). Every
 row of the quick table and every pattern section names at least one of each.
 """
 
@@ -63,7 +64,11 @@ def defined_tests(path: str) -> frozenset[str]:
 @pytest.mark.parametrize(
     ("text", "expected_paths", "expected_tests"),
     [
-        ("see `tasks/retry.py` and `tasks/canvas/`", ["tasks/retry.py", "tasks/canvas/"], []),
+        (
+            "see `tasks/broker.py` and `taskiq-durable/src/taskiq_durable/canvas/`",
+            ["tasks/broker.py", "taskiq-durable/src/taskiq_durable/canvas/"],
+            [],
+        ),
         ("`tests/a/test_b.py::test_c`", [], [("tests/a/test_b.py", "test_c")]),
         ("`tests/a/test_b.py::TestX::test_c`", [], [("tests/a/test_b.py", "TestX::test_c")]),
         (

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from taskiq.exceptions import SendTaskError
+from taskiq_durable.dead_letters import DeadLetterReason
+from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters, replay
 
 from app.deps import SessionDep
-from core.db.models import DeadLetter, DeadLetterReason
 from tasks.broker import broker
-from tasks.dead_letters.service import NotReplayable, list_letters, replay
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])
 
@@ -33,7 +33,7 @@ class DeadLetterOut(BaseModel):  # type: ignore[no-redef]
     replay_task_id: str | None
 
     @classmethod
-    def of(cls, letter: DeadLetter) -> "DeadLetterOut":
+    def of(cls, letter: DeadLetterRow) -> "DeadLetterOut":
         return cls.model_validate(letter, from_attributes=True)
 
 

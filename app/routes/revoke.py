@@ -2,7 +2,7 @@
 
 202 when the revoke is recorded (a queued copy never starts, a running one is cancelled at its
 next await, in whichever worker child runs it); 409 when the task already succeeded. The rules
-are `tasks.revoke`'s.
+are `taskiq_durable.revoke`'s.
 """
 
 from typing import Annotated, Literal
@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel
 from redis.exceptions import RedisError
+from taskiq_durable.revoke import TASK_ID_PATTERN, revoke
 
 from app.deps import RedisDep, SettingsDep
-from tasks.revoke import TASK_ID_PATTERN, revoke
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -29,7 +29,7 @@ async def revoke_task(
     settings: SettingsDep,
 ) -> Revoked:
     try:
-        recorded = await revoke(redis, settings, task_id)
+        recorded = await revoke(redis, settings.durable(), task_id)
     except RedisError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "task store unavailable") from exc
     if not recorded:

@@ -4,35 +4,22 @@ A schedule added here is picked up by every running scheduler within `SCHEDULER_
 Schedules defined in code (task labels) are not managed here; their ids are reserved.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from taskiq import ScheduledTask
+from taskiq_durable.scheduler.cron import CronExpr
+from taskiq_durable.scheduler.sources import RuntimeScheduleSource
+from taskiq_durable.scheduler.specs import MISFIRE_LABEL, zone
+from taskiq_durable.scheduler.ticks import Misfire
 
 import tasks.registry  # noqa: F401  # every task, so task names can be checked
-from core.settings import get_settings
-from scheduler.cron import CronExpr
-from scheduler.sources import RuntimeScheduleSource
-from scheduler.specs import MISFIRE_LABEL, zone
-from scheduler.ticks import Misfire
+from app.deps import SettingsDep
 from tasks.broker import broker
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    source = RuntimeScheduleSource(get_settings())
-    app.state.schedule_source = source
-    try:
-        yield
-    finally:
-        await source.shutdown()
-
-
-router = APIRouter(prefix="/admin/schedules", tags=["admin"], lifespan=lifespan)
+router = APIRouter(prefix="/admin/schedules", tags=["admin"])
 
 
 def get_source(request: Request) -> RuntimeScheduleSource:
@@ -125,7 +112,9 @@ def _code_schedule_ids() -> set[str]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_schedule(body: ScheduleIn, source: SourceDep) -> ScheduleOut:
+async def create_schedule(
+    body: ScheduleIn, source: SourceDep, settings: SettingsDep
+) -> ScheduleOut:
     if broker.find_task(body.task_name) is None:
         known = ", ".join(sorted(broker.get_all_tasks()))
         raise HTTPException(
@@ -143,7 +132,7 @@ async def create_schedule(body: ScheduleIn, source: SourceDep) -> ScheduleOut:
         args=body.args,
         kwargs=body.keywords,
         cron=body.cron,
-        cron_offset=body.timezone or (get_settings().timezone if body.cron else None),
+        cron_offset=body.timezone or (settings.timezone if body.cron else None),
         interval=body.interval_seconds,
         time=None if body.at is None else body.at.astimezone(UTC),
         **({} if body.schedule_id is None else {"schedule_id": body.schedule_id}),

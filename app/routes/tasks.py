@@ -7,9 +7,9 @@ task from an unknown or expired one (docs/patterns/results.md).
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from taskiq_durable.status import TaskStatus, read_status
 
 from tasks.broker import broker
-from tasks.status import TaskStatus, read_status
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

@@ -12,15 +12,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq_durable.receiver import DurableReceiver
 
-from app.lifespan import lifespan as stack_lifespan
+from app.lifespan import lifespan_for
 from app.main import create_app
 from bench.taskiq_side import tasks as bench_tasks
-from core.settings import get_settings
 from scheduler.main import scheduler
 from tasks import registry
-from tasks.broker import broker
-from tasks.receiver import StackReceiver
+from tasks.broker import broker, settings
 
 __all__ = ["app"]
 
@@ -30,15 +29,15 @@ _TASK_MODULES = (registry, bench_tasks)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with stack_lifespan(app):
+    async with lifespan_for(settings)(app):
         background = [
             # The Procfile's receiver, and startup as a worker (WORKER_STARTUP builds the
             # resources the tasks' dependencies read): what it takes to make this run at all.
             asyncio.create_task(
                 run_receiver_task(
                     broker,
-                    receiver_cls=StackReceiver,
-                    max_async_tasks=get_settings().worker_concurrency,
+                    receiver_cls=DurableReceiver,
+                    max_async_tasks=settings.worker_concurrency,
                     run_startup=True,
                 )
             ),
@@ -54,5 +53,5 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     await task
 
 
-app = create_app()
+app = create_app(settings)
 app.router.lifespan_context = lifespan

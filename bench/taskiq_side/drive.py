@@ -1,7 +1,7 @@
 """The TaskIQ client side of a workload: `python -m bench.taskiq_side.drive ...`.
 
 Kicks through the stack's broker (as the web process does) and awaits each result with the
-stack's `tasks.results.ResultWaiter`, as routes do: one MGET per tick for every pending result.
+stack's `taskiq_durable.results.ResultWaiter`: one MGET per tick for every pending result.
 """
 
 import asyncio
@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from taskiq import AsyncTaskiqTask
+from taskiq_durable.results import ResultWaiter
 
 from bench.drive import SLEEP_SECONDS, DriveArgs, DriveReport, Plan, emit, parse_args
 from bench.taskiq_side.tasks import insert_row, noop, sleep
 from tasks.broker import broker
-from tasks.results import ResultWaiter
 
 __all__ = ["drive"]
 

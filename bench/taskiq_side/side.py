@@ -83,7 +83,7 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
         "pool per process": f"{pool}+{overflow}",
         "broker": f"the stack's StreamBroker, {env['REDIS_URL']}, prefix {PREFIX}",
         "results": f"the stack's ResultBackend, JSON, TTL {settings['result_ttl_seconds']} s",
-        "client wait": "the stack's ResultWaiter (tasks/results.py): one MGET per 5–100 ms tick",
+        "client wait": "taskiq_durable.results.ResultWaiter: one MGET per 5–100 ms tick",
         "processes": "Procfile worker/web/scheduler commands + bench.taskiq_side.tasks",
         "W7 kicks": "await noop.kiq() in a loop, in an async route of the real app",
         "W5": "taskiq scheduler, LabelScheduleSource interval 1 s",

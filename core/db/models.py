@@ -4,7 +4,6 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -102,39 +100,3 @@ class Currency(Base):
 
     code: Mapped[str] = mapped_column(String(3), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
-
-
-class DeadLetterReason(enum.StrEnum):
-    EXHAUSTED = "exhausted"  # failed on its last allowed attempt
-    FAILED = "failed"  # raised an exception its retry policy does not retry
-    UNDECODABLE = "undecodable"  # not a taskiq message, or labels that can't be read
-    UNKNOWN_TASK = "unknown_task"  # names a task this worker does not have
-    BAD_ARGUMENTS = "bad_arguments"  # arguments that don't fit the task's signature
-    POISON = "poison"  # delivered more than MAX_DELIVERIES times without completing
-
-
-class DeadLetter(Base):
-    """A message that did not (or could not) run to success, kept to be read and replayed."""
-
-    __tablename__ = "dead_letters"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    task_name: Mapped[str | None] = mapped_column(String(200))
-    task_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    args: Mapped[list[Any]] = mapped_column(JSONB)
-    kwargs: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    labels: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    # Stored as text, not a PostgreSQL enum, so a new reason needs no migration.
-    reason: Mapped[DeadLetterReason] = mapped_column(
-        Enum(DeadLetterReason, native_enum=False, length=32, validate_strings=True)
-    )
-    error: Mapped[str] = mapped_column(Text)
-    traceback: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # The message as received, when it could not be decoded into task name and arguments.
-    raw: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
-    )
-    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    replay_task_id: Mapped[str | None] = mapped_column(String(64))

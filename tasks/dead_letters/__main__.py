@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from pydantic_core import to_jsonable_python
+from taskiq_durable.dead_letters import DeadLetterReason
+from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters, replay
 
-from core.db.models import DeadLetter, DeadLetterReason
 from core.resources import open_resources
 from core.settings import get_settings
 from tasks.broker import broker
-from tasks.dead_letters.service import NotReplayable, list_letters, replay
 
 FIELDS = (
     "id",
@@ -33,7 +33,7 @@ FIELDS = (
 )
 
 
-def _line(letter: DeadLetter) -> str:
+def _line(letter: DeadLetterRow) -> str:
     return json.dumps(to_jsonable_python({f: getattr(letter, f) for f in FIELDS}))
 
 

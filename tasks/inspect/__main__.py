@@ -13,11 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from taskiq_durable.config import DurableConfig
+from taskiq_durable.connections import create_redis
+from taskiq_durable.dead_letters.sql import recent
+from taskiq_durable.inspect import stored, streams
+from taskiq_durable.inspect.streams import Row
 
-from core.resources import create_engine, create_redis
+from core.resources import create_engine
 from core.settings import Settings, get_settings
-from tasks.inspect import stored, streams
-from tasks.inspect.streams import Row
 
 Sections = dict[str, list[Row]]
 
@@ -31,8 +34,8 @@ COMMANDS = {
 }
 
 
-async def _redis_state(command: str, settings: Settings, limit: int) -> Sections:
-    redis = create_redis(settings)
+async def _redis_state(command: str, settings: DurableConfig, limit: int) -> Sections:
+    redis = create_redis(settings.redis_url)
     try:
         if command == "queues":
             return {"queues": await streams.queues(redis, settings)}
@@ -54,15 +57,15 @@ async def collect(command: str, settings: Settings, *, limit: int = 100) -> Sect
         importlib.import_module("tasks.registry")
         from tasks.broker import broker
 
-        return {"registered": stored.registered(broker, settings)}
+        return {"registered": stored.registered(broker, settings.durable())}
     if command == "dead-letters":
         engine = create_engine(settings)
         try:
             sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-            return {"dead_letters": await stored.dead_letters(sessionmaker, limit=limit)}
+            return {"dead_letters": await recent(sessionmaker, limit=limit)}
         finally:
             await engine.dispose()
-    return await _redis_state(command, settings, limit)
+    return await _redis_state(command, settings.durable(), limit)
 
 
 def table(rows: list[Row]) -> str:

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from redis import Redis as SyncRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from taskiq_durable.dead_letters.sql import DeadLetterRow as DeadLetter
 
-from core.db.models import DeadLetter
 from core.resources import create_engine
 from core.settings import Settings
 from tests.delivery.conftest import worker_command

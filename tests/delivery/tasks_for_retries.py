@@ -8,12 +8,12 @@ import json
 import time
 
 from taskiq import Context, TaskiqDepends
+from taskiq_durable.rate_limit import RATE_SLOT
+from taskiq_durable.retry import Retries
 
 from core.settings import Settings
 from tasks.broker import broker
 from tasks.deps import RedisClient, StackSettings
-from tasks.rate_limit import RATE_SLOT
-from tasks.retry import Retries
 
 
 def starts_key(settings: Settings, name: str) -> str:

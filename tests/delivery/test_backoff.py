@@ -1,8 +1,7 @@
 """The retry maths, as tables: delays, the jitter range, and policies read from labels."""
 
 import pytest
-
-from tasks.backoff import RetryPolicy, backoff_delay, policy_from_labels
+from taskiq_durable.backoff import RetryPolicy, backoff_delay, policy_from_labels
 
 
 def top(low: float, high: float) -> float:

@@ -4,8 +4,8 @@ dead letter with its reason, is acknowledged, and the worker goes on with the ne
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
+from taskiq_durable.dead_letters import DeadLetterReason
 
-from core.db.models import DeadLetterReason
 from core.settings import Settings
 from tests.conftest import StartProcess
 from tests.delivery.conftest import StreamView

@@ -6,10 +6,10 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 from taskiq.exceptions import SendTaskError
+from taskiq_durable.dedup import kiq_once
 
 from core.settings import Settings
-from tasks.broker import build_broker
-from tasks.dedup import kiq_once
+from tasks.broker import build_stack_broker
 from tests.delivery.conftest import StreamView
 from tests.delivery.tasks_for_retries import stamp
 
@@ -34,7 +34,9 @@ async def test_second_kick_in_window_gets_the_first_task_id(
 
 
 async def test_a_failed_kick_releases_the_key(settings: Settings, redis_client: Redis) -> None:
-    unreachable = build_broker(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    unreachable = build_stack_broker(
+        settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    )
     key = settings.key("dedup", "job-2")
     with pytest.raises(SendTaskError):
         await kiq_once(redis_client, key, 60, stamp.kicker().with_broker(unreachable), "job-2")

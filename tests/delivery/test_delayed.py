@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.delayed import DueSet, later
 
 from core.settings import Settings
-from tasks.delayed import DueSet, later
 from tests.conftest import StartProcess
 from tests.delivery.retry_support import WORKER_ENV, retry_worker_command, starts
 from tests.delivery.tasks_for_retries import stamp

@@ -13,9 +13,9 @@ import asyncpg
 from redis import Redis as SyncRedis
 from sqlalchemy.engine import make_url
 from taskiq import AsyncBroker
+from taskiq_durable.streams.config import recovery_bound
 
 from core.settings import Settings
-from tasks.streams.config import recovery_bound
 from tests.delivery.conftest import StartWorker, StreamView, run_counts, warm_up
 from tests.delivery.tasks_for_tests import EFFECTS_TABLE, record, runs_key
 from tests.support.processes import wait_until

@@ -10,9 +10,9 @@ import pytest
 import uvloop
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
+from taskiq_durable.streams.preconditions import loop_is_uvloop
 
 from core.settings import Settings
-from tasks.streams.preconditions import loop_is_uvloop
 from tests.delivery.conftest import StartWorker, StreamView, run_counts, worker_command
 from tests.delivery.tasks_for_tests import touch
 from tests.support.processes import wait_until

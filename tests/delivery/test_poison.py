@@ -12,10 +12,11 @@ import time
 
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
+from taskiq_durable.dead_letters import DeadLetterReason
+from taskiq_durable.dead_letters.sql import DeadLetterRow as DeadLetter
+from taskiq_durable.dead_letters.sql import replay
 
-from core.db.models import DeadLetter, DeadLetterReason
 from core.settings import Settings
-from tasks.dead_letters.service import replay
 from tests.delivery.conftest import StartWorker, StreamView, run_counts, warm_up
 from tests.delivery.retry_support import (
     database,

@@ -8,9 +8,9 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.rate_limit import Rate, RateLimiter, parse_rate, reserve_slot
 
 from core.settings import Settings
-from tasks.rate_limit import Rate, RateLimiter, parse_rate, reserve_slot
 from tests.conftest import StartProcess
 from tests.delivery.retry_support import WORKER_ENV, retry_worker_command, starts
 from tests.delivery.tasks_for_retries import limited, stamp

@@ -10,7 +10,7 @@ from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
-from tasks.broker import build_broker
+from tasks.broker import build_stack_broker
 from tests.delivery.conftest import StartWorker
 from tests.delivery.tasks_for_tests import done_key, touch
 from tests.delivery.throwaway_redis import ThrowawayRedis
@@ -33,7 +33,7 @@ async def test_listen_survives_a_redis_restart(
     settings: Settings, own_redis: ThrowawayRedis, start_worker: StartWorker
 ) -> None:
     own_settings = settings.model_copy(update={"redis_url": own_redis.url})
-    broker: AsyncBroker = build_broker(own_settings)
+    broker: AsyncBroker = build_stack_broker(own_settings)
     await broker.startup()
     redis = SyncRedis.from_url(own_redis.url, decode_responses=True)
     try:

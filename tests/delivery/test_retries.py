@@ -9,8 +9,8 @@ import itertools
 import httpx
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
+from taskiq_durable.dead_letters import DeadLetterReason
 
-from core.db.models import DeadLetterReason
 from core.settings import Settings
 from tests.conftest import StartProcess, run_module
 from tests.delivery.retry_support import (

@@ -2,10 +2,10 @@
 
 import pytest
 from redis.asyncio import Redis
+from taskiq_durable.streams.consumers import Consumer, departed, prune_consumers
+from taskiq_durable.streams.housekeeping import departed_after
 
 from core.settings import Settings
-from tasks.streams.consumers import Consumer, departed, prune_consumers
-from tasks.streams.housekeeping import departed_after
 
 
 @pytest.mark.parametrize(

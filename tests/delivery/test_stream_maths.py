@@ -2,13 +2,12 @@
 the poison-message cap."""
 
 import pytest
-
-from tasks.streams.config import heartbeat_interval, read_block_ms, recovery_bound
-from tasks.streams.ids import next_id
-from tasks.streams.poison import poison_error
-from tasks.streams.reconnect import backoff_delay
-from tasks.streams.recycle import MIB, RecyclePolicy
-from tasks.streams.trim import trim_floor
+from taskiq_durable.streams.config import heartbeat_interval, read_block_ms, recovery_bound
+from taskiq_durable.streams.ids import next_id
+from taskiq_durable.streams.poison import poison_error
+from taskiq_durable.streams.reconnect import backoff_delay
+from taskiq_durable.streams.recycle import MIB, RecyclePolicy
+from taskiq_durable.streams.trim import trim_floor
 
 
 @pytest.mark.parametrize(("redelivery_timeout", "expected"), [(30.0, 10.0), (3.0, 1.0), (0.3, 0.1)])

@@ -1,9 +1,9 @@
 """Trimming on a real Redis: acknowledged entries go, a backlog and pending entries stay."""
 
 from redis.asyncio import Redis
+from taskiq_durable.streams.trim import trim_once
 
 from core.settings import Settings
-from tasks.streams.trim import trim_once
 
 
 async def _stream_ids(redis: Redis, stream: str) -> list[object]:

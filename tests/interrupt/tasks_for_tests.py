@@ -8,11 +8,11 @@ import asyncio
 import time
 
 from taskiq import TaskiqDepends
+from taskiq_durable.time_limits import SoftTimeLimitExceeded
 
 from core.settings import Settings
 from tasks.broker import broker
 from tasks.deps import Cpu, RedisClient, StackSettings
-from tasks.time_limits import SoftTimeLimitExceeded
 from tests.interrupt.cpu_functions import spin, square
 
 SOFT_LIMIT = 1.0

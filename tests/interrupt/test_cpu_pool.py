@@ -1,12 +1,13 @@
-"""`tasks.cpu_pool.CpuPool` on real processes, without a worker: calls, limits, bad input."""
+"""`taskiq_durable.cpu_pool.CpuPool` on real processes, without a worker: calls, limits, bad
+input."""
 
 from collections.abc import AsyncIterator
 
 import psutil
 import pytest
+from taskiq_durable.cpu_pool import CpuPool, CpuTaskError, open_cpu_pool
+from taskiq_durable.time_limits import TimeLimitExceeded
 
-from tasks.cpu_pool import CpuPool, CpuTaskError, open_cpu_pool
-from tasks.time_limits import TimeLimitExceeded
 from tests.interrupt.cpu_functions import fail, not_json, spin, square
 
 

@@ -1,4 +1,4 @@
-"""`tasks.interrupt.Execution` in one event loop, no servers: what a task body sees."""
+"""`taskiq_durable.interrupt.Execution` in one event loop, no servers: what a task body sees."""
 
 import asyncio
 import inspect
@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from taskiq import InMemoryBroker, TaskiqMessage
-
-from tasks.interrupt import Execution, Executions
+from taskiq_durable.interrupt import Execution, Executions
 
 
 class Soft(Exception):

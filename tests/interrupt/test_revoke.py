@@ -8,9 +8,9 @@ import time
 import httpx
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.revoke import is_revoked, revoke
 
 from core.settings import Settings
-from tasks.revoke import is_revoked, revoke
 from tests.conftest import StartProcess, stack_env
 from tests.interrupt.conftest import SMALL_POOLS, WORKER, Events
 from tests.interrupt.tasks_for_tests import sleep
@@ -52,7 +52,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
 
         result = await task.wait_result(timeout=RESULT_WAIT)
         assert type(result.error).__name__ == "TaskRevoked"
-        assert await is_revoked(redis_client, settings, task.task_id)
+        assert await is_revoked(redis_client, settings.durable(), task.task_id)
 
         # The worker keeps serving; a task that succeeded can't be revoked any more.
         after = await kicker.kiq("after", 0)
@@ -62,7 +62,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
             409,
             {"detail": f"task {after.task_id} already succeeded"},
         )
-        assert not await is_revoked(redis_client, settings, after.task_id)
+        assert not await is_revoked(redis_client, settings.durable(), after.task_id)
         assert (await http.post("/tasks/not%20an%20id/revoke")).status_code == 422
 
         # Revoked while the children run (they learn it from the channel, not from a load at
@@ -104,7 +104,7 @@ async def test_a_queued_task_revoked_from_the_cli_never_starts(
     stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
     assert (cli.returncode, stdout.decode()) == (0, f"revoked {queued.task_id}\n")
     # A status reader sees it at once, and so does a caller waiting for the result.
-    assert await is_revoked(redis_client, settings, queued.task_id)
+    assert await is_revoked(redis_client, settings.durable(), queued.task_id)
     assert type((await queued.wait_result(timeout=1)).error).__name__ == "TaskRevoked"
 
     # One child running one task at a time: once "after" ran, "q" went through the worker.
@@ -121,19 +121,19 @@ async def test_revoke_records_state_for_status_readers(
 ) -> None:
     result_key = settings.key("result")
     # Unknown (or queued) id: revoked; a stored error (a retry pending): still revocable.
-    assert await revoke(redis_client, settings, "never-seen")
-    assert await is_revoked(redis_client, settings, "never-seen")
+    assert await revoke(redis_client, settings.durable(), "never-seen")
+    assert await is_revoked(redis_client, settings.durable(), "never-seen")
     failed = b'{"is_err": true, "return_value": null, "execution_time": 0.1, "error": null}'
     await redis_client.set(f"{result_key}:failed-once", failed)
-    assert await revoke(redis_client, settings, "failed-once")
-    assert await is_revoked(redis_client, settings, "failed-once")
+    assert await revoke(redis_client, settings.durable(), "failed-once")
+    assert await is_revoked(redis_client, settings.durable(), "failed-once")
     assert await redis_client.get(f"{result_key}:failed-once") == failed  # not overwritten
     # A success stays a success.
     success = b'{"is_err": false, "return_value": 1, "execution_time": 0.1, "error": null}'
     await redis_client.set(f"{result_key}:done", success)
-    assert not await revoke(redis_client, settings, "done")
-    assert not await is_revoked(redis_client, settings, "done")
-    assert not await is_revoked(redis_client, settings, "nobody-revoked-this")
+    assert not await revoke(redis_client, settings.durable(), "done")
+    assert not await is_revoked(redis_client, settings.durable(), "done")
+    assert not await is_revoked(redis_client, settings.durable(), "nobody-revoked-this")
     # The revoke outlives nothing it guards: it expires with the results.
     ttl = await redis_client.ttl(settings.key("revoked", "never-seen"))
     assert 0 < ttl <= settings.result_ttl_seconds

@@ -5,9 +5,8 @@ from typing import Any
 
 import pytest
 from taskiq import InMemoryBroker
-
-from tasks.interrupt import Executions
-from tasks.time_limits import TimeLimitMiddleware, TimeLimits, parse_limits
+from taskiq_durable.interrupt import Executions
+from taskiq_durable.time_limits import TimeLimitMiddleware, TimeLimits, parse_limits
 
 
 @pytest.mark.parametrize(

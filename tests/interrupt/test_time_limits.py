@@ -17,7 +17,8 @@ def cpu_processes(worker: StackProcess) -> set[int]:
     return {
         p.pid
         for p in worker.children()
-        if "tasks.cpu_process" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE
+        if "taskiq_durable.cpu_process" in " ".join(p.cmdline())
+        and p.status() != psutil.STATUS_ZOMBIE
     }
 
 

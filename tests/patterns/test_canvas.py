@@ -4,10 +4,10 @@ back once however often its members are delivered."""
 import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.canvas import apply_chain, apply_chord, batched, sig
+from taskiq_durable.canvas.chord import CHORD
 
 from core.settings import Settings
-from tasks.canvas import apply_chain, apply_chord, batched, sig
-from tasks.canvas.chord import CHORD
 from tests.conftest import StartProcess
 from tests.patterns import tasks_for_tests as t
 from tests.patterns.conftest import recorded, start_worker, until
@@ -60,7 +60,7 @@ async def test_chord_on_one_slot_calls_back_once_despite_redelivery(
     items = list(range(1, 21))
     header = [sig(t.sum_batch, batch) for batch in batched(items, 3)]
     chord = await apply_chord(
-        client_broker, redis_client, settings, header, sig(t.record, name="chord")
+        client_broker, redis_client, settings.durable(), header, sig(t.record, name="chord")
     )
     # Redelivery, simulated: the first member's message again, same id and labels, at once.
     await header[0].kiq(
@@ -92,7 +92,7 @@ async def test_chord_on_one_slot_calls_back_once_despite_redelivery(
     failing = await apply_chord(
         client_broker,
         redis_client,
-        settings,
+        settings.durable(),
         [sig(t.add, 1, 2), sig(t.fail, "x"), sig(t.fail, "y")],
         sig(t.record, name="never"),
         on_error=sig(t.record, name="chord-errors"),

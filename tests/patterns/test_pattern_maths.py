@@ -7,14 +7,14 @@ import pytest
 from taskiq import TaskiqResult
 from taskiq.depends.progress_tracker import TaskProgress, TaskState
 from taskiq.exceptions import NoResultError
+from taskiq_durable.calling import kick_labels
+from taskiq_durable.canvas import Signature, batched
+from taskiq_durable.expiry import TaskExpired, expires_at, expiry_error
+from taskiq_durable.lifecycle import label_flag, retry_pending, tracks_started
+from taskiq_durable.status import task_state
 
 from core.images import thumbnail_size
 from core.settings import Settings
-from tasks.calling import kick_labels
-from tasks.canvas import Signature, batched
-from tasks.expiry import TaskExpired, expires_at, expiry_error
-from tasks.lifecycle import label_flag, retry_pending, tracks_started
-from tasks.status import task_state
 
 NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -83,13 +83,13 @@ def test_expiry_error(labels: dict[str, Any], now: float, expired: bool) -> None
 def test_kick_labels() -> None:
     settings = Settings(redis_prefix="p")
     link = Signature("test.record", kwargs={"name": "ok"})
-    labels = kick_labels(now=NOW, settings=settings, expires=10, queue="urgent", link=link)
+    labels = kick_labels(now=NOW, config=settings.durable(), expires=10, queue="urgent", link=link)
     assert labels == {
         "expires_at": NOW.timestamp() + 10,
         "queue_name": "p:queue:urgent",
         "canvas_link": '{"task_name":"test.record","args":[],"kwargs":{"name":"ok"},"labels":{}}',
     }
-    assert kick_labels(now=NOW, settings=settings) == {}
+    assert kick_labels(now=NOW, config=settings.durable()) == {}
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.calling import apply_async
+from taskiq_durable.canvas import sig
 
 from core.settings import Settings
-from tasks.calling import apply_async
-from tasks.canvas import sig
 from tests.conftest import StartProcess
 from tests.patterns import tasks_for_tests as t
 from tests.patterns.conftest import recorded, start_worker, until
@@ -50,7 +50,7 @@ async def test_task_states_through_the_status_endpoint(
             "error": None,
         }
 
-        gated = await apply_async(t.gated, broker=client_broker, settings=settings)
+        gated = await apply_async(t.gated, broker=client_broker)
 
         async def in_state(task_id: str, state: str) -> dict[str, Any] | None:
             body = await status(task_id)
@@ -76,11 +76,9 @@ async def test_task_states_through_the_status_endpoint(
 
         # A failure, with its link_error; a success with its link.
         errback = sig(t.record, name="errors")
-        failed = await apply_async(
-            t.fail, ("bad",), link_error=errback, broker=client_broker, settings=settings
-        )
+        failed = await apply_async(t.fail, ("bad",), link_error=errback, broker=client_broker)
         linked = await apply_async(
-            t.add, (2, 3), link=sig(t.record, name="links"), broker=client_broker, settings=settings
+            t.add, (2, 3), link=sig(t.record, name="links"), broker=client_broker
         )
         body = await until(
             lambda: in_state(failed.task_id, "FAILURE"), within=WITHIN, what="FAILURE"
@@ -106,9 +104,7 @@ async def test_task_states_through_the_status_endpoint(
         assert (await status(linked.task_id))["result"] == 5
 
         # countdown goes through delayed delivery: it runs, later, from the same message.
-        delayed = await apply_async(
-            t.add, (4, 4), countdown=1, broker=client_broker, settings=settings
-        )
+        delayed = await apply_async(t.add, (4, 4), countdown=1, broker=client_broker)
         result = await delayed.wait_result(timeout=WITHIN)
         assert (result.return_value, "eta" in result.labels) == (8, True)
 
@@ -120,19 +116,18 @@ async def test_task_states_through_the_status_endpoint(
             expires=-1,
             task_id="late-1",
             broker=client_broker,
-            settings=settings,
         )
         body = await until(
             lambda: in_state(expired.task_id, "REVOKED"), within=WITHIN, what="REVOKED"
         )
         assert body["error"]["type"] == "TaskExpired"
         # ignore_result: it ran (it recorded), but nothing was stored: PENDING forever.
-        quiet = await apply_async(t.quiet, (7,), broker=client_broker, settings=settings)
+        quiet = await apply_async(t.quiet, (7,), broker=client_broker)
         assert await until(
             lambda: recorded(redis_client, settings, "quiet"), within=WITHIN, what="quiet"
         ) == [7]
         # A later task's success proves the worker moved on past the quiet one's result step.
-        after = await apply_async(t.add, (1, 1), broker=client_broker, settings=settings)
+        after = await apply_async(t.add, (1, 1), broker=client_broker)
         await after.wait_result(timeout=WITHIN)
         assert (await status(quiet.task_id))["state"] == "PENDING"
         assert await recorded(redis_client, settings, "expired") == []

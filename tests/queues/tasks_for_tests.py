@@ -4,7 +4,6 @@ import asyncio
 import time
 
 from tasks.broker import broker
-from tasks.queues import URGENT
 
 
 @broker.task(task_name="tests.queues.slow")
@@ -12,6 +11,6 @@ async def slow(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-@broker.task(task_name="tests.queues.ping", queue=URGENT)
+@broker.task(task_name="tests.queues.ping", queue="urgent")
 async def ping() -> float:
     return time.time()

@@ -8,9 +8,9 @@ from typing import Any
 
 from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
+from taskiq_durable.delayed import later
 
 from core.settings import Settings
-from tasks.delayed import later
 from tasks.inspect.__main__ import collect
 from tests.conftest import StartProcess, run_module
 from tests.patterns.conftest import until

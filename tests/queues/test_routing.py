@@ -1,12 +1,12 @@
-"""Routing rules (tasks/queues.py) as tables; test_urgent_queue.py proves the wiring."""
+"""Routing rules (taskiq_durable.queues) as tables; test_urgent_queue.py proves the wiring."""
 
 from typing import Any
 
 import pytest
 from taskiq import TaskiqMessage
+from taskiq_durable.queues import RoutingMiddleware, route, stream_name
 
 from core.settings import Settings
-from tasks.queues import RoutingMiddleware, route, stream_name
 
 ROUTES = {"reports.*": "urgent", "imports.run": "default", "*": "urgent"}
 
@@ -24,7 +24,7 @@ ROUTES = {"reports.*": "urgent", "imports.run": "default", "*": "urgent"}
     ],
 )
 def test_route(task_name: str, labels: dict[str, Any], routes: dict[str, str], queue: str) -> None:
-    assert route(task_name, labels, routes) == queue
+    assert route(task_name, labels, routes, "default") == queue
 
 
 def message(task_name: str, **labels: Any) -> TaskiqMessage:
@@ -41,7 +41,7 @@ def message(task_name: str, **labels: Any) -> TaskiqMessage:
     ],
 )
 def test_middleware_sets_the_stream(labels: dict[str, Any], stream: str) -> None:
-    routing = RoutingMiddleware(Settings(_env_file=None, redis_prefix="p"))
+    routing = RoutingMiddleware(Settings(_env_file=None, redis_prefix="p").durable())
     assert routing.pre_send(message("imports.run", **labels)).labels["queue_name"] == stream
 
 
@@ -54,15 +54,15 @@ def test_middleware_sets_the_stream(labels: dict[str, Any], stream: str) -> None
     ],
 )
 def test_a_kick_to_an_unknown_queue_fails(labels: dict[str, Any], error: str) -> None:
-    routing = RoutingMiddleware(Settings(_env_file=None, redis_prefix="p"))
+    routing = RoutingMiddleware(Settings(_env_file=None, redis_prefix="p").durable())
     with pytest.raises(ValueError, match=error):
         routing.pre_send(message("imports.run", **labels))
 
 
 def test_a_route_to_an_unknown_queue_fails_at_start() -> None:
     settings = Settings(_env_file=None, task_routes={"reports.*": "reports"})
-    with pytest.raises(ValueError, match="unknown queue 'reports'"):
-        RoutingMiddleware(settings)
+    with pytest.raises(ValueError, match="names unknown queue 'reports'"):
+        settings.durable()
 
 
 def test_task_routes_are_read_as_json_from_the_environment(
@@ -73,6 +73,9 @@ def test_task_routes_are_read_as_json_from_the_environment(
 
 
 def test_stream_name_refuses_unknown_worker_queues() -> None:
-    assert stream_name(Settings(_env_file=None, redis_prefix="p"), "urgent") == "p:queue:urgent"
-    with pytest.raises(ValueError, match="known queues are default, urgent"):
-        stream_name(Settings(_env_file=None), "celery")
+    assert (
+        stream_name(Settings(_env_file=None, redis_prefix="p").durable(), "urgent")
+        == "p:queue:urgent"
+    )
+    with pytest.raises(ValueError, match="configured queues are default, urgent"):
+        stream_name(Settings(_env_file=None).durable(), "celery")

@@ -9,9 +9,9 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker, TaskiqResult
 from taskiq.exceptions import TaskiqResultTimeoutError
+from taskiq_durable.result_backend import ResultBackend
+from taskiq_durable.results import ResultWaiter, UnreadableResultError, next_tick
 
-from tasks.result_backend import ResultBackend
-from tasks.results import ResultWaiter, UnreadableResultError, next_tick
 from tests.conftest import StartProcess
 from tests.results.tasks_for_tests import echo
 from tests.support.processes import procfile_commands
@@ -120,7 +120,7 @@ async def test_the_backend_builds_one_redis_client_per_process(
             super().__init__(*args, **kwargs)
             built.append(self)
 
-    monkeypatch.setattr("tasks.result_backend.Redis", Counted)
+    monkeypatch.setattr("taskiq_durable.result_backend.Redis", Counted)
     await backend.shutdown()
     await backend.startup()
     for n in range(20):

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from redis import Redis
 from taskiq import ScheduledTask
+from taskiq_durable.scheduler.sources import RuntimeScheduleSource
+from taskiq_durable.scheduler.specs import TICK_LABEL
 
 from core.settings import Settings
-from scheduler.sources import RuntimeScheduleSource
-from scheduler.specs import TICK_LABEL
 from tests.support.processes import StackProcess, wait_until
 
 
@@ -31,7 +31,7 @@ def add_schedule(
     """Store `task` as a runtime schedule; `handled` pretends its last tick was handled then."""
 
     async def add() -> None:
-        source = RuntimeScheduleSource(settings)
+        source = RuntimeScheduleSource(settings.durable())
         try:
             await source.add_schedule(task)
             if handled is not None:

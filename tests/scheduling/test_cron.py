@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pycron  # type: ignore[import-untyped]
 import pytest
-
-from scheduler.cron import CronError, CronExpr
+from taskiq_durable.scheduler.cron import CronError, CronExpr
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from scheduler.cron import CronExpr
-from scheduler.ticks import (
+from taskiq_durable.scheduler.cron import CronExpr
+from taskiq_durable.scheduler.ticks import (
     CronTrigger,
     Due,
     IntervalTrigger,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 from taskiq import ScheduledTask
 from taskiq.serializers import JSONSerializer
+from taskiq_durable.scheduler.sources import RuntimeScheduleSource
 from taskiq_redis import ListRedisScheduleSource
 
 from core.settings import Settings
-from scheduler.sources import RuntimeScheduleSource
 
 
 def one_off(schedule_id: str, at: datetime) -> ScheduledTask:
@@ -23,7 +23,7 @@ async def test_past_one_offs_are_read_from_the_index_and_forgotten_once_sent(
     settings: Settings, redis_client: Redis
 ) -> None:
     now = datetime.now(UTC)
-    source = RuntimeScheduleSource(settings)
+    source = RuntimeScheduleSource(settings.durable())
     bypass = ListRedisScheduleSource(
         settings.redis_url, prefix=settings.key("schedule"), serializer=JSONSerializer()
     )

@@ -1,0 +1,79 @@
+"""What a worker decides about a received message before taskiq's callback sees it.
+
+In order: a message delivered more than MAX_DELIVERIES times (a poison message) and one that
+must not run (undecodable, unknown task, bad arguments) become dead letters; one received
+before its `eta` is parked in delayed delivery until then; one over its task's `rate_limit`
+gets the next free start slot and is parked until that slot. Everything else runs now. A parked
+or dead-lettered message is stored before it is acknowledged, so a crash in between runs it
+twice, never zero times.
+"""
+
+import logging
+import time
+
+from taskiq import AsyncBroker, TaskiqMessage
+
+from taskiq_durable.dead_letters.checks import CallShape, check_message, poison_letter
+from taskiq_durable.dead_letters.letters import DeadLetter
+from taskiq_durable.delayed import ETA, DelayedDelivery, delayed_delivery, relabel
+from taskiq_durable.durable_broker import durable_broker
+from taskiq_durable.rate_limit import RATE_LIMIT, RATE_SLOT, RateLimiter, parse_rate
+from taskiq_durable.streams.poison import poison_error
+
+__all__ = ["Admission"]
+
+logger = logging.getLogger(__name__)
+
+# Clocks of the poller's and the receiver's hosts may differ by this much without a due message
+# being parked again.
+EARLY_TOLERANCE = 0.01
+
+
+class Admission:
+    def __init__(self, broker: AsyncBroker) -> None:
+        self._broker = durable_broker(broker)
+        self._shapes: dict[str, CallShape] = {}
+        self._limiter: RateLimiter | None = None
+        self._max_deliveries = self._broker.config.max_deliveries
+
+    async def admit(self, raw: bytes, times_delivered: int = 1) -> bool:
+        """True: run the message now. False: it was stored elsewhere; acknowledge it."""
+        # Poison first: the checks below are part of the handling that may be what keeps failing.
+        checked: TaskiqMessage | DeadLetter
+        if poison := poison_error(times_delivered, self._max_deliveries):
+            checked = poison_letter(self._broker, raw, poison, attempts=times_delivered - 1)
+        else:
+            checked = check_message(self._broker, raw, self._shapes)
+        if isinstance(checked, DeadLetter):
+            await self._broker.dead_letters.record(checked)
+            logger.warning(
+                "dead-lettered message for %r (%s): %s",
+                checked.task_name,
+                checked.reason.value,
+                checked.error,
+            )
+            return False
+        return not await self._park(checked)
+
+    async def _park(self, message: TaskiqMessage) -> bool:
+        delayed = delayed_delivery(self._broker)
+        now = time.time()
+        eta = float(message.labels.get(ETA, 0.0))
+        if eta > now + EARLY_TOLERANCE:
+            await delayed.schedule(message, eta)
+            return True
+        rate = message.labels.get(RATE_LIMIT)
+        if rate is None or RATE_SLOT in message.labels:
+            return False
+        slot = await self._rate_limiter(delayed).reserve(
+            message.task_name, parse_rate(str(rate)), now
+        )
+        if slot <= now + EARLY_TOLERANCE:
+            return False
+        await delayed.schedule(relabel(message, {RATE_SLOT: slot}), slot)
+        return True
+
+    def _rate_limiter(self, delayed: DelayedDelivery) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = RateLimiter(delayed.redis, self._broker.config.key("rate"))
+        return self._limiter

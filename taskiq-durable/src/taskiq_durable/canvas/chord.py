@@ -1,0 +1,112 @@
+"""Celery's `chord(header)(callback)`: a group whose results go to one callback, exactly once.
+
+No task waits for the members. Each member carries the `canvas_chord` label; when it finishes,
+`CanvasMiddleware.post_save` (after its result is stored) adds its id to the chord's Redis set.
+The member that completes the set claims the chord (SET NX) and kicks the callback with the
+member results in header order. A member that finally fails claims it instead and kicks the
+chord's `on_error` with a `TaskFailure`; the callback then never runs (Celery's chord error).
+Redelivered members add nothing to the set and lose the claim, so the callback is kicked once.
+"""
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from taskiq import AsyncBroker, AsyncTaskiqTask, TaskiqMessage, TaskiqResult
+
+from taskiq_durable.canvas import state
+from taskiq_durable.canvas.group import GroupHandle, apply_group, member_ids
+from taskiq_durable.canvas.link import failure_of
+from taskiq_durable.canvas.signature import Signature
+from taskiq_durable.config import DurableConfig
+from taskiq_durable.lifecycle import IGNORE_RESULT, label_flag
+
+CHORD = "canvas_chord"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChordHandle:
+    group: GroupHandle
+    callback_id: str
+
+    def callback_task(self, broker: AsyncBroker) -> AsyncTaskiqTask[Any]:
+        return AsyncTaskiqTask(self.callback_id, broker.result_backend)
+
+
+async def apply_chord(
+    broker: AsyncBroker,
+    redis: Redis,
+    settings: DurableConfig,
+    header: Sequence[Signature],
+    callback: Signature,
+    *,
+    on_error: Signature | None = None,
+) -> ChordHandle:
+    if any(label_flag(member.labels, IGNORE_RESULT) for member in header):
+        raise ValueError("a chord member can't ignore its result: the callback needs it")
+    chord_id = uuid.uuid4().hex
+    chord = state.ChordState(
+        member_ids=member_ids(chord_id, len(header)),
+        callback=callback,
+        callback_id=f"{chord_id}.callback",
+        on_error=on_error,
+    )
+    # Saved before any member is kicked: the fastest member must find it.
+    await state.save_chord(redis, settings, chord_id, chord)
+    if not header:
+        await _fire(broker, redis, settings, chord_id, chord.callback, [], chord.callback_id)
+    group = await apply_group(broker, header, group_id=chord_id, **{CHORD: chord_id})
+    return ChordHandle(group, chord.callback_id)
+
+
+async def member_finished(
+    broker: AsyncBroker,
+    redis: Redis,
+    settings: DurableConfig,
+    message: TaskiqMessage,
+    result: TaskiqResult[Any],
+) -> None:
+    chord_id = str(message.labels[CHORD])
+    chord = await state.load_chord(redis, settings, chord_id)
+    if chord is None or message.task_id not in chord.member_ids:
+        logger.error("chord %s of member %s is unknown or expired", chord_id, message.task_id)
+        return
+    if result.is_err:
+        if chord.on_error is None:
+            logger.error("chord %s failed in %s; it has no on_error", chord_id, message.task_id)
+        failure = failure_of(message, result)
+        await _fire(
+            broker, redis, settings, chord_id, chord.on_error, [failure], f"{chord_id}.on_error"
+        )
+        return
+    if await state.count_finished(redis, settings, chord_id, message.task_id) < len(
+        chord.member_ids
+    ):
+        return
+    results = [
+        (await broker.result_backend.get_result(member_id)).return_value
+        for member_id in chord.member_ids
+    ]
+    await _fire(broker, redis, settings, chord_id, chord.callback, [results], chord.callback_id)
+
+
+async def _fire(
+    broker: AsyncBroker,
+    redis: Redis,
+    settings: DurableConfig,
+    chord_id: str,
+    target: Signature | None,
+    prepended: list[Any],
+    task_id: str,
+) -> None:
+    if not await state.claim(redis, settings, chord_id):
+        return
+    if target is not None:
+        await target.kiq(broker, *prepended, task_id=task_id)
+        logger.info("chord %s: kicked %s as %s", chord_id, target.task_name, task_id)
+    await state.mark_fired(redis, settings, chord_id)
