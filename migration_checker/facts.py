@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 from migration_checker.findings import Finding
 
-__all__ = ["BeatEntry", "EngineSpec", "ModuleFacts", "ProjectIndex", "Resource", "TaskDef"]
+__all__ = [
+    "BeatEntry",
+    "CallSite",
+    "EngineSpec",
+    "FunctionFacts",
+    "ModuleFacts",
+    "ProjectIndex",
+    "Resource",
+    "TaskDef",
+]
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -15,8 +24,13 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 class ProjectIndex:
     """Pass-one knowledge: which names are Celery apps and tasks anywhere in the project."""
 
+    # Names bound to a Celery app: `Celery(...)`, a subclass, or a factory's result.
     app_names: frozenset[str] = frozenset()
     task_names: frozenset[str] = frozenset()
+    # Classes deriving from Celery (their `self.conf` is the app's configuration).
+    app_classes: frozenset[str] = frozenset()
+    # `config_from_object(..., namespace="CELERY")`: the prefixes settings are read under.
+    namespaces: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -27,7 +41,7 @@ class TaskDef:
     node: FunctionNode
     decorator: ast.expr
     options: dict[str, ast.expr]
-    calls: set[str] = field(default_factory=set)
+    qualname: str = ""
 
     @property
     def line(self) -> int:
@@ -36,12 +50,41 @@ class TaskDef:
 
 @dataclass(frozen=True, slots=True)
 class BeatEntry:
-    """One `beat_schedule` entry: the dict key, its value node and the task it names."""
+    """One scheduled run: a `beat_schedule` entry, `add_periodic_task(...)` or
+    `@periodic_task(run_every=...)`. `task` is the Celery name (or the function name, for the
+    last two); `options` names the options that have no label; `todo_line` is where a TODO
+    about the entry goes."""
 
     name: str
     task: str
-    value: ast.Dict
+    schedule: ast.expr | None
+    args: ast.expr | None
+    kwargs: ast.expr | None
+    options: tuple[str, ...]
     line: int
+    todo_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call that is a hazard when a task reaches it: `kind` is a rule id."""
+
+    kind: str
+    what: str
+    line: int
+    column: int
+    stmt_line: int
+
+
+@dataclass(slots=True)
+class FunctionFacts:
+    """A top-level function or method (nested functions count as their outer function):
+    the qualified names it calls and the hazardous calls in its body."""
+
+    qualname: str
+    is_async: bool
+    calls: set[str] = field(default_factory=set)
+    sites: list[CallSite] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +115,18 @@ class ModuleFacts:
     findings: list[Finding] = field(default_factory=list)
     tasks: list[TaskDef] = field(default_factory=list)
     imports: list[tuple[str, int]] = field(default_factory=list)
+    # Local name → qualified name, for resolving calls through re-exports.
+    aliases: dict[str, str] = field(default_factory=dict)
     resources: list[Resource] = field(default_factory=list)
-    # Top-level function name → (line, column, stmt_line) of the loop call inside it.
-    loop_helpers: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)
     engines: list[EngineSpec] = field(default_factory=list)
     settings: set[str] = field(default_factory=set)
     beat_entries: list[BeatEntry] = field(default_factory=list)
-    beat_assign_line: int = 0
-    # Celery's `timezone` setting when it is a literal: beat's crontabs run in it.
+    # Celery's `timezone` setting: beat's crontabs run in it. `timezone_source` is the
+    # expression when it is not a literal the checker could resolve.
     timezone: str | None = None
+    timezone_source: str | None = None
+    # Django's TIME_ZONE: Celery's default timezone in a Django project.
+    django_time_zone: str | None = None
+    # Parsed with the newer grammar (parsing.py): validated the same way after --fix.
+    lowered: bool = False

@@ -3,13 +3,26 @@ whether any time limit is set globally, and the connection budget across process
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Protocol
 
-from migration_checker.facts import ModuleFacts
+from migration_checker.facts import CallSite, FunctionFacts, ModuleFacts, TaskDef
 from migration_checker.findings import Finding
 from migration_checker.options import TIME_LIMIT_OPTIONS
 from migration_checker.scripts import ScriptFacts
 
-__all__ = ["project_hazards"]
+__all__ = ["Loader", "project_hazards"]
+
+# How many calls below a task a hazard is still looked for, and how many re-exports a call is
+# followed through: enough for helper → helper → loop, bounded on a large codebase.
+MAX_DEPTH = 5
+MAX_REEXPORTS = 3
+# Folders whose engines never run next to the worker and web processes.
+_NOT_DEPLOYED = ("test/", "tests/", "scripts/", "script/", "bin/", "examples/", "docs/")
+
+
+class Loader(Protocol):
+    def get(self, module: str) -> ModuleFacts | None: ...
+
 
 # PostgreSQL's default when nothing in the project says otherwise.
 DEFAULT_MAX_CONNECTIONS = 100
@@ -17,34 +30,24 @@ DEFAULT_MAX_CONNECTIONS = 100
 RESERVE = 0.1
 
 
-def _module_index(modules: Iterable[ModuleFacts]) -> dict[str, ModuleFacts]:
-    """Every dotted suffix of a module's name → the module, so `from db import x` resolves
-    whether the scan root is the project root or a folder above it."""
-    index: dict[str, ModuleFacts] = {}
-    for facts in modules:
-        parts = facts.module.split(".")
-        for start in range(len(parts)):
-            index.setdefault(".".join(parts[start:]), facts)
-    return index
-
-
-def _import_closure(modules: list[ModuleFacts]) -> dict[str, str]:
+def _import_closure(modules: list[ModuleFacts], loader: Loader) -> dict[str, str]:
     """Module path → the task module whose imports reach it (task modules map to themselves)."""
-    index = _module_index(modules)
     reached = {m.path: m.path for m in modules if m.tasks}
     queue = deque(m for m in modules if m.tasks)
     while queue:
         current = queue.popleft()
         for name, _ in current.imports:
-            target = index.get(name)
+            target = loader.get(name)
             if target is not None and target.path not in reached:
                 reached[target.path] = reached[current.path]
                 queue.append(target)
     return reached
 
 
-def _import_time_resources(modules: list[ModuleFacts]) -> list[Finding]:
-    reached = _import_closure(modules)
+def _import_time_resources(modules: list[ModuleFacts], loader: Loader) -> list[Finding]:
+    if not any(m.resources for m in modules):
+        return []
+    reached = _import_closure(modules, loader)
     findings = []
     for facts in modules:
         origin = reached.get(facts.path)
@@ -66,21 +69,86 @@ def _import_time_resources(modules: list[ModuleFacts]) -> list[Finding]:
     return findings
 
 
-def _loop_helpers(modules: list[ModuleFacts]) -> list[Finding]:
-    callers: dict[str, list[str]] = {}
+def _resolve(qualname: str, loader: Loader, hops: int = 0) -> FunctionFacts | None:
+    """The function a qualified call names, through the module that defines it or the
+    re-exports (`from .helpers import run`) on the way."""
+    parts = qualname.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        facts = loader.get(".".join(parts[:split]))
+        if facts is None:
+            continue
+        found = facts.functions.get(qualname)
+        if found is not None:
+            return found
+        alias = facts.aliases.get(parts[split])
+        target = ".".join([alias, *parts[split + 1 :]]) if alias else None
+        if target and target != qualname and hops < MAX_REEXPORTS:
+            return _resolve(target, loader, hops + 1)
+        return None
+    return None
+
+
+def _reached_sites(task: TaskDef, loader: Loader) -> Iterable[tuple[CallSite, str, list[str]]]:
+    """(site, path of the module holding it, the call chain from the task) for every hazard
+    site the task reaches, at most MAX_DEPTH calls deep."""
+    start = _resolve(task.qualname, loader) if task.qualname else None
+    if start is None:
+        return
+    seen = {start.qualname}
+    queue: deque[tuple[FunctionFacts, list[str]]] = deque([(start, [])])
+    while queue:
+        function, chain = queue.popleft()
+        module = _owner(function, loader)
+        for site in function.sites:
+            yield site, module.path if module else task.path, chain
+        if len(chain) >= MAX_DEPTH:
+            continue
+        for callee in sorted(function.calls):
+            found = _resolve(callee, loader)
+            if found is not None and found.qualname not in seen:
+                seen.add(found.qualname)
+                queue.append((found, [*chain, found.qualname.rpartition(".")[2]]))
+
+
+def _owner(function: FunctionFacts, loader: Loader) -> ModuleFacts | None:
+    """The module of a function (`pkg.mod.func`) or method (`pkg.mod.Class.method`)."""
+    parts = function.qualname.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        facts = loader.get(".".join(parts[:split]))
+        if facts is not None:
+            return facts
+    return None
+
+
+def _becomes_async(task: TaskDef, loader: Loader) -> bool:
+    """Async already, or a sync task that drives a loop itself: --fix makes it `async def`."""
+    function = _resolve(task.qualname, loader) if task.qualname else None
+    if function is None:
+        return False
+    return function.is_async or any(site.kind == "loop-bridge" for site in function.sites)
+
+
+def _call_graph_hazards(modules: list[ModuleFacts], loader: Loader) -> list[Finding]:
+    # (path, line, column, kind) → (site, tasks reaching it, the shortest chain seen)
+    reached: dict[tuple[str, int, int, str], tuple[CallSite, list[str], list[str]]] = {}
     for facts in modules:
         for task in facts.tasks:
-            for name in task.calls:
-                callers.setdefault(name, []).append(task.func_name)
+            async_task = _becomes_async(task, loader)
+            for site, path, chain in _reached_sites(task, loader):
+                if site.kind == "blocking-io" and not async_task:
+                    continue
+                key = (path, site.line, site.column, site.kind)
+                known = reached.setdefault(key, (site, [], chain))
+                known[1].append(task.func_name)
     findings = []
-    for facts in modules:
-        for helper, (line, column, stmt_line) in facts.loop_helpers.items():
-            if helper in callers:
-                tasks = ", ".join(sorted(set(callers[helper])))
-                message = f"{helper}() drives an event loop and is called by task(s) {tasks}"
-                findings.append(
-                    Finding("loop-bridge", facts.path, line, column, message, stmt_line)
-                )
+    for (path, _, _, kind), (site, tasks, chain) in reached.items():
+        names = ", ".join(sorted(set(tasks)))
+        where = f" via {' → '.join(chain)}()" if chain else ""
+        if kind == "blocking-io":
+            message = f"{site.what} blocks the worker's loop in async task(s) {names}{where}"
+        else:
+            message = f"{site.what} reached from task(s) {names}{where}"
+        findings.append(Finding(kind, path, site.line, site.column, message, site.stmt_line))
     return findings
 
 
@@ -113,6 +181,8 @@ def _connection_budget(modules: list[ModuleFacts], scripts: ScriptFacts) -> list
     counted = ", ".join(scripts.process_notes) or "no launcher found: 1 process assumed"
     findings = []
     for facts in modules:
+        if _not_deployed(facts.path):
+            continue
         for engine in facts.engines:
             capacity = engine.pool_size + engine.max_overflow
             if processes * capacity <= limit:
@@ -135,10 +205,18 @@ def _connection_budget(modules: list[ModuleFacts], scripts: ScriptFacts) -> list
     return findings
 
 
-def project_hazards(modules: list[ModuleFacts], scripts: ScriptFacts) -> list[Finding]:
+def _not_deployed(path: str) -> bool:
+    name = path.rpartition("/")[2]
+    in_folder = any(f"/{folder}" in f"/{path}" for folder in _NOT_DEPLOYED)
+    return in_folder or name.startswith("test_") or name == "conftest.py"
+
+
+def project_hazards(
+    modules: list[ModuleFacts], scripts: ScriptFacts, loader: Loader
+) -> list[Finding]:
     return [
-        *_import_time_resources(modules),
-        *_loop_helpers(modules),
+        *_import_time_resources(modules, loader),
+        *_call_graph_hazards(modules, loader),
         *_missing_time_limits(modules, scripts),
         *_connection_budget(modules, scripts),
     ]

@@ -1,8 +1,13 @@
 """Resolve what a name in a module refers to, from its imports alone (nothing is imported)."""
 
 import ast
+import re
+from collections.abc import Iterable
+from pathlib import Path
 
-__all__ = ["ImportTable", "dotted", "module_name"]
+__all__ = ["ImportTable", "ModuleNamer", "dotted", "imported_top_names", "module_name"]
+
+_TOP_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 def module_name(rel_path: str) -> str:
@@ -11,6 +16,41 @@ def module_name(rel_path: str) -> str:
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def imported_top_names(text: str) -> set[str]:
+    """First segments of the absolute imports in a file (`from app.worker import x` → app)."""
+    return set(_TOP_IMPORT.findall(text))
+
+
+class ModuleNamer:
+    """The module path Python (and so Celery) gives a file: from the folder its top-level
+    package sits in, not from the scan root. A folder with `__init__.py` is a package; one
+    without is a namespace package only when the project imports it by name (`src/` is not,
+    `app/` of `from app.worker import celery_app` is)."""
+
+    def __init__(self, root: Path, namespaces: Iterable[str]) -> None:
+        self._root = root
+        self._namespaces = frozenset(namespaces)
+        self._is_package: dict[Path, bool] = {}
+
+    def _package(self, folder: Path) -> bool:
+        known = self._is_package.get(folder)
+        if known is None:
+            known = (folder / "__init__.py").is_file() or folder.name in self._namespaces
+            self._is_package[folder] = known
+        return known
+
+    def name(self, rel_path: str) -> str:
+        parts = rel_path.split("/")
+        folder = self._root
+        start = 0
+        # Walk down: the package root is the deepest folder whose children are not packages.
+        for depth, segment in enumerate(parts[:-1]):
+            if not self._package(folder / segment):
+                start = depth + 1
+            folder = folder / segment
+        return module_name("/".join(parts[start:]))
 
 
 def dotted(node: ast.expr) -> str | None:
@@ -32,6 +72,11 @@ class ImportTable:
         self._package = module if is_package else module.rpartition(".")[0]
         self.aliases: dict[str, str] = {}
         self.imported: list[tuple[str, int]] = []
+
+    def define(self, names: Iterable[str], module: str) -> None:
+        """Top-level functions and classes of this module, so that calls to them qualify."""
+        for name in names:
+            self.aliases.setdefault(name, f"{module}.{name}")
 
     def add(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):

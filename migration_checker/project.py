@@ -1,6 +1,11 @@
-"""Scan a project: parse every file once, index apps and tasks, scan, add cross-file hazards."""
+"""Scan a project: read every file once, index apps and tasks, scan, add cross-file hazards.
+
+Only files that mention something the scanner looks for (`_RELEVANT`) are parsed up front;
+the rest are parsed when the call graph or the import closure of a task reaches them. On a
+large Django project that is a few hundred files of thousands."""
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -8,10 +13,23 @@ from migration_checker.facts import ModuleFacts, ProjectIndex
 from migration_checker.files import iter_sources
 from migration_checker.findings import Finding
 from migration_checker.hazards import project_hazards
-from migration_checker.scanner import index_module, scan_module
-from migration_checker.scripts import ScriptFacts, scan_script
+from migration_checker.names import ModuleNamer, imported_top_names
+from migration_checker.parsing import SourceError, parse_source
+from migration_checker.scanner import IndexPart, index_module, join_index, scan_module
+from migration_checker.scripts import ScriptFacts, app_hints, scan_script
 
-__all__ = ["ScanResult", "scan_project"]
+__all__ = ["ModuleLoader", "ScanResult", "scan_project"]
+
+# Every word a finding or a hazard site needs; a file without any has nothing to report.
+_RELEVANT = re.compile(
+    r"celery|shared_task|periodic_task|\.task\b|\.delay\(|apply_async|AsyncResult|\.revoke\("
+    r"|create_(?:async_)?engine|asyncio|run_until_complete|run_coroutine_threadsafe|redis"
+    r"|multiprocessing|ProcessPool|\.Pool\(|lifespan|on_event|post_fork|post_worker_init"
+    r"|worker_main|run_scheduler_task|run_receiver_task|pickle|subprocess|os\.system"
+    r"|requests|urllib|httpx|time\.sleep|socket|smtplib"
+    r"|broker_|result_|worker_|task_|beat_|accept_content|timezone|imports\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True)
@@ -29,36 +47,75 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
+@dataclass(slots=True)
+class ModuleLoader:
+    """Modules by name: the scanned ones, and the others parsed on first request."""
+
+    index: ProjectIndex
+    scanned: dict[str, ModuleFacts]
+    # Module name → (relative path, file) of a file not parsed yet.
+    deferred: dict[str, tuple[str, Path]]
+
+    def get(self, module: str) -> ModuleFacts | None:
+        facts = self.scanned.get(module)
+        if facts is not None or module not in self.deferred:
+            return facts
+        rel, path = self.deferred.pop(module)
+        try:
+            parsed = parse_source(_read(path), rel)
+        except SourceError:
+            return None
+        facts = scan_module(ModuleFacts(rel, module, "", parsed.tree), self.index)
+        # Only its imports and call graph are wanted: keep neither text nor tree.
+        facts.tree = ast.Module(body=[], type_ignores=[])
+        self.scanned[module] = facts
+        return facts
+
+
 def scan_project(root: Path) -> ScanResult:
     result = ScanResult(root)
     scripts = ScriptFacts()
-    parsed: list[tuple[str, str, ast.Module]] = []
-    apps: set[str] = set()
-    tasks: set[str] = set()
+    relevant: list[tuple[str, Path, str]] = []
+    deferred: list[tuple[str, Path]] = []
+    namespaces: set[str] = set()
     for source in iter_sources(root):
         text = _read(source.path)
         result.lines += text.count("\n")
         if not source.is_python:
             result.script_files += 1
             result.findings += scan_script(source.rel, text, scripts)
+            namespaces |= app_hints(text)
             continue
         result.python_files += 1
+        if _RELEVANT.search(text):
+            relevant.append((source.rel, source.path, text))
+            namespaces |= imported_top_names(text)
+        else:
+            deferred.append((source.rel, source.path))
+    base = root if root.is_dir() else root.parent
+    namer = ModuleNamer(base, namespaces)
+    parts: list[IndexPart] = []
+    parsed: list[ModuleFacts] = []
+    for rel, _, text in relevant:
         try:
-            tree = ast.parse(text, filename=source.rel)
-        except (SyntaxError, ValueError) as exc:
-            line = getattr(exc, "lineno", None) or 1
-            message = f"not scanned: {exc.__class__.__name__}: {getattr(exc, 'msg', exc)}"
-            result.findings.append(Finding("parse-error", source.rel, line, 1, message, line))
+            module = parse_source(text, rel)
+        except SourceError as exc:
+            message = f"not scanned: {exc.message}"
+            result.findings.append(Finding("parse-error", rel, exc.line, 1, message, exc.line))
             continue
-        file_apps, file_tasks = index_module(tree)
-        apps |= file_apps
-        tasks |= file_tasks
-        parsed.append((source.rel, text, tree))
-    index = result.index = ProjectIndex(frozenset(apps), frozenset(tasks))
-    for rel, text, tree in parsed:
-        facts = scan_module(rel, text, index, tree)
+        parts.append(index_module(module.tree))
+        facts = ModuleFacts(rel, namer.name(rel), text, module.tree, lowered=module.lowered)
+        parsed.append(facts)
+    index = result.index = join_index(parts)
+    for facts in parsed:
+        scan_module(facts, index)
         result.modules.append(facts)
         result.findings += facts.findings
-    result.findings += project_hazards(result.modules, scripts)
+    loader = ModuleLoader(
+        index,
+        {facts.module: facts for facts in result.modules},
+        {namer.name(rel): (rel, path) for rel, path in deferred},
+    )
+    result.findings += project_hazards(result.modules, scripts, loader)
     result.findings.sort(key=lambda f: f.sort_key)
     return result

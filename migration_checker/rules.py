@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from migration_checker.findings import Kind, Level
 from migration_checker.sections import Section
 
-__all__ = ["RULES", "Rule", "rule"]
+__all__ = ["RULES", "Rule", "rule", "rules_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,8 @@ _ALL = (
         "celery-app",
         "Celery app",
         S.APP_AND_CONFIG,
-        "the stack's broker (`tasks/broker.py`, `build_broker(settings)`) and its JSON result "
+        "the stack's broker (`tasks/broker.py`, `build_stack_broker(settings)`) and its JSON "
+        "result "
         "backend",
         30,
     ),
@@ -89,14 +90,16 @@ _ALL = (
         "worker-recycling",
         "max tasks/memory per child",
         S.WORKER_RECYCLING,
-        "the `WORKER_MAX_TASKS_PER_CHILD` / `WORKER_MAX_MEMORY_MB` settings",
+        "the `WORKER_MAX_TASKS_PER_CHILD` / `WORKER_MAX_MEMORY_MB` settings (Celery's memory "
+        "limit is in KiB; taskiq's own `--max-tasks-per-child` is not used)",
         5,
     ),
     _construct(
         "concurrency",
         "worker concurrency",
         S.CONNECTION_BUDGET,
-        "`WORKER_PROCESSES` × `WORKER_CONCURRENCY`, counted in the DB budget",
+        "`WORKER_PROCESSES` (prefork `-c`) × `WORKER_CONCURRENCY` (async tasks per child; "
+        "`-P threads`/`gevent` is one process), counted in the DB budget",
         10,
     ),
     _construct(
@@ -118,7 +121,7 @@ _ALL = (
         "task-bind",
         "bind=True",
         S.DEFINING_TASKS,
-        "`retries: Retries = TaskiqDepends()` (tasks/retry.py) or a `Context` parameter",
+        "`retries: Retries = TaskiqDepends()` (taskiq_durable.retry) or a `Context` parameter",
         10,
     ),
     _construct(
@@ -142,7 +145,8 @@ _ALL = (
         "routing",
         "queue / priority option",
         S.ROUTING_AND_PRIORITY,
-        "the `queue` label (queues in tasks/queues.py) and a worker per queue",
+        "the `queue` label, a queue listed in the `QUEUES` setting (default `default,urgent`) "
+        "and a worker per queue (`WORKER_QUEUE`)",
         5,
     ),
     _construct(
@@ -179,21 +183,22 @@ _ALL = (
         "apply-async",
         ".apply_async()",
         S.CALLING_TASKS,
-        "`await apply_async(task, args, kwargs, countdown=..., queue=...)` (tasks/calling.py)",
+        "`await apply_async(task, args, kwargs, countdown=..., queue=...)`"
+        " (taskiq_durable.calling)",
         5,
     ),
     _construct(
         "signature",
         "signature (.s/.si/.signature)",
         S.CANVAS,
-        "`sig(task, *args)` (tasks/canvas/)",
+        "`sig(task, *args)` (taskiq_durable.canvas)",
         15,
     ),
     _construct(
         "canvas",
         "chain/group/chord/|",
         S.CANVAS,
-        "`apply_chain` / `apply_group` / `apply_chord` (tasks/canvas/)",
+        "`apply_chain` / `apply_group` / `apply_chord` (taskiq_durable.canvas)",
         30,
     ),
     _construct(
@@ -265,12 +270,29 @@ _ALL = (
         20,
     ),
     _hazard(
+        "worker-loop",
+        "event loop made or run in a worker signal",
+        E,
+        S.THE_FORK_PROBLEM,
+        "drop the loop (and any thread running it): tasks are `async def` on the worker "
+        "child's own loop, resources are built in WORKER_STARTUP",
+        30,
+    ),
+    _hazard(
+        "blocking-io",
+        "blocking call in a task that runs on the event loop",
+        W,
+        S.DEFINING_TASKS,
+        "an async client (`HttpClient` from `tasks/deps.py`) or `await asyncio.to_thread(...)`",
+        15,
+    ),
+    _hazard(
         "process-pool-in-task",
         "process pool inside a task",
         E,
         S.THE_FORK_PROBLEM,
-        "run CPU work on its own queue and worker (`--use-process-pool`) instead of "
-        "forking inside a worker",
+        "run CPU work through the worker child's CPU pool (`cpu: Cpu = TaskiqDepends()`, "
+        "taskiq_durable.cpu_pool), not a pool forked inside a task",
         30,
     ),
     _hazard(
@@ -302,7 +324,7 @@ _ALL = (
         "scheduler or worker inside another process",
         E,
         S.ONE_SCHEDULER,
-        "run web, worker and scheduler as separate processes; exactly one scheduler",
+        "run web, worker and scheduler as separate processes (any number of schedulers may run)",
         30,
     ),
     _hazard(
@@ -310,7 +332,7 @@ _ALL = (
         "one-time work in a per-process startup hook",
         W,
         S.STARTUP_TASKS,
-        "move it to the container entrypoint / release step, or guard it with a DB lock",
+        "move it to the release step (`deploy/release.py`), run once per deploy",
         30,
     ),
     _hazard(
@@ -318,7 +340,7 @@ _ALL = (
         "pool sizes can exceed max_connections",
         E,
         S.CONNECTION_BUDGET,
-        "size pools from process counts: (max_connections × 0.9) / processes",
+        "size pools with `python -m core.db.pool_budget`: (max_connections × 0.9) / processes",
         20,
     ),
     _hazard(
@@ -353,3 +375,22 @@ RULES: dict[str, Rule] = {r.id: r for r in _ALL}
 
 def rule(rule_id: str) -> Rule:
     return RULES[rule_id]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def rules_table() -> str:
+    """The guide's table of what each finding becomes (docs/migration.md holds it verbatim,
+    `tests/checker/test_guide_messages.py` keeps the two equal)."""
+    rows = [
+        "| Rule | Finding | Becomes | Section |",
+        "|---|---|---|---|",
+        *(
+            f"| `{r.id}` | {_cell(r.title)} | {_cell(r.becomes)} "
+            f"| [{r.section.title}](#{r.section.anchor}) |"
+            for r in RULES.values()
+        ),
+    ]
+    return "\n".join(rows) + "\n"

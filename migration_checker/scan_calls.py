@@ -50,11 +50,11 @@ class CallScan(ScanBase):
         func = node.func
         last = qualified.rpartition(".")[2]
         if qualified.startswith("celery") and last in _CANVAS:
-            self.emit("canvas", node, f"{last}(...) → taskiq-pipelines / asyncio.gather")
+            self.emit("canvas", node, f"{last}(...)")
         elif qualified in {"celery.signature", "celery.canvas.signature"}:
-            self.emit("signature", node, "signature(...) → a pipeline step")
+            self.emit("signature", node, "signature(...)")
         elif last == "AsyncResult" and (qualified.startswith("celery") or self._app_attr(func)):
-            self.emit("async-result", node, "AsyncResult(id) → result_backend.get_result(id)")
+            self.emit("async-result", node, "AsyncResult(id)")
         if isinstance(func, ast.Attribute):
             self._check_method(node, func)
 
@@ -68,23 +68,23 @@ class CallScan(ScanBase):
         known = self.is_known_task(receiver)
         if attr == "delay" and (known or self.is_celery_module()):
             where = "async def: mechanical" if self.in_async_function else "sync caller: decide"
-            self.emit("delay", node, f"{name}.delay() → await {name}.kiq() ({where})")
+            self.emit("delay", node, f"{name}.delay() ({where})")
         elif attr == "apply_async" and (known or self.is_celery_module()):
             options = sorted(
                 kw.arg for kw in node.keywords if kw.arg not in {None, "args", "kwargs"}
             )
             timing = _APPLY_TIMING.intersection(options)
             detail = f" options {', '.join(options)}" if options else ""
-            hint = "; countdown/eta → schedule_by_time" if timing else ""
+            hint = "; with countdown/eta" if timing else ""
             self.emit("apply-async", node, f"{name}.apply_async(){detail}{hint}")
         elif attr in _SIGNATURE_METHODS and known:
-            self.emit("signature", node, f"{name}.{attr}(...) → a pipeline step")
+            self.emit("signature", node, f"{name}.{attr}(...)")
         elif attr == "apply" and known:
-            self.emit("eager-testing", node, f"{name}.apply() runs eagerly → InMemoryBroker")
+            self.emit("eager-testing", node, f"{name}.apply() runs eagerly")
         elif attr == "revoke" and (self._is_result(receiver) or self._is_control(receiver)):
-            self.emit("revoke", node, f"{name}.revoke() → cancel by task id")
+            self.emit("revoke", node, f"{name}.revoke()")
         elif attr in _RESULT_METHODS and self._is_result(receiver):
-            self.emit("result-access", node, f"result .{attr}() → await wait_result()")
+            self.emit("result-access", node, f"result .{attr}()")
 
     def _is_control(self, node: ast.expr) -> bool:
         return (
@@ -97,14 +97,14 @@ class CallScan(ScanBase):
             and isinstance(node.ctx, ast.Load)
             and self._is_result(node.value)
         ):
-            self.emit("result-access", node, f"result .{node.attr} → TaskiqResult fields")
+            self.emit("result-access", node, f"result .{node.attr}")
 
     def check_pipe(self, node: ast.BinOp) -> list[ast.expr]:
         """`a.s() | b.s() | c.s()`: report the outermost `|` once, return its operands."""
         operands = pipe_operands(node)
         if len(operands) < 2 or not any(self.is_signature(o) for o in operands):
             return []
-        self.emit("canvas", node, f"`|` chain of {len(operands)} signatures → a Pipeline")
+        self.emit("canvas", node, f"`|` chain of {len(operands)} signatures")
         return operands
 
 

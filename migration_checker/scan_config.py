@@ -4,11 +4,17 @@ import ast
 
 from migration_checker.facts import BeatEntry
 from migration_checker.scan_base import ScanBase
-from migration_checker.settings import canonical_setting, is_celery_setting, setting_rule
+from migration_checker.settings import (
+    canonical_setting,
+    celery_setting,
+    setting_note,
+    setting_rule,
+)
 
 __all__ = ["ConfigScan"]
 
 _NEVER = (None, 0)
+_BEAT_KEYS = frozenset({"task", "schedule", "args", "kwargs"})
 
 
 def _mentions_pickle(node: ast.expr | None) -> bool:
@@ -20,34 +26,54 @@ def _mentions_pickle(node: ast.expr | None) -> bool:
     )
 
 
-def _is_setting_target(target: ast.expr) -> bool:
-    return isinstance(target, ast.Name) and is_celery_setting(target.id)
+def _assignments(tree: ast.Module) -> list[tuple[ast.Name, ast.expr, ast.stmt]]:
+    """Top-level `name = value` and `name: T = value` (plain and annotated, as Celery reads a
+    settings module: by attribute, whatever the annotation)."""
+    found: list[tuple[ast.Name, ast.expr, ast.stmt]] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            found += [(t, node.value, node) for t in node.targets if isinstance(t, ast.Name)]
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and node.value is not None
+            and isinstance(node.target, ast.Name)
+        ):
+            found.append((node.target, node.value, node))
+    return found
 
 
 class ConfigScan(ScanBase):
     def scan_settings_module(self, tree: ast.Module) -> None:
         """Top-level assignments of Celery setting names make a settings module."""
-        assigns = [
-            node
-            for node in tree.body
-            if isinstance(node, ast.Assign) and any(map(_is_setting_target, node.targets))
+        assigns = _assignments(tree)
+        self.constants = {
+            target.id: value.value
+            for target, value, _ in assigns
+            if isinstance(value, ast.Constant) and isinstance(value.value, str)
+        }
+        if "TIME_ZONE" in self.constants:
+            self.facts.django_time_zone = self.constants["TIME_ZONE"]
+        settings = [
+            (target, value, node)
+            for target, value, node in assigns
+            if celery_setting(target.id, self.index.namespaces) is not None
         ]
-        names = [t.id for node in assigns for t in node.targets if isinstance(t, ast.Name)]
+        names = [target.id for target, _, _ in settings]
         prefixed = any(name.upper().startswith("CELERY") for name in names)
-        if not assigns or not (prefixed or len(names) >= 2):
+        if not settings or not (prefixed or len(names) >= 2):
             return
-        self.stmt_line = assigns[0].lineno
-        self.emit("settings-module", assigns[0], f"Celery settings ({', '.join(names[:6])}…)")
-        for node in assigns:
+        self.stmt_line = settings[0][2].lineno
+        self.emit("settings-module", settings[0][0], f"Celery settings ({', '.join(names[:6])}…)")
+        for target, value, node in settings:
             self.stmt_line = node.lineno
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    self.record_setting(target.id, node.value, target)
+            self.record_setting(
+                target.id, value, target, celery_setting(target.id, self.index.namespaces)
+            )
 
     def check_config_call(self, node: ast.Call, qualified: str) -> None:
         func = node.func
         if qualified in {"celery.Celery", "celery.app.Celery"}:
-            self.emit("celery-app", node, "Celery(...) app → a TaskIQ broker + result backend")
+            self.emit("celery-app", node, "Celery(...) app")
             for kw in node.keywords:
                 if kw.arg in {"broker", "backend", "include"}:
                     continue
@@ -69,7 +95,13 @@ class ConfigScan(ScanBase):
         if not isinstance(func, ast.Attribute):
             return
         if func.attr == "config_from_object" and self.is_app(func.value):
-            self.emit("config-from-object", node, "config_from_object → one BaseSettings class")
+            self.emit(
+                "config-from-object",
+                node,
+                f"config_from_object({ast.unparse(node.args[0]) if node.args else ''})",
+            )
+        elif func.attr == "add_periodic_task":
+            self._periodic_call(node)
         elif func.attr == "update" and self._is_conf(func.value):
             for kw in node.keywords:
                 if kw.arg is not None:
@@ -97,8 +129,35 @@ class ConfigScan(ScanBase):
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 self.record_setting(key.value, value, key)
 
-    def record_setting(self, name: str, value: ast.expr, node: ast.AST) -> None:
-        key = canonical_setting(name)
+    def _periodic_call(self, node: ast.Call) -> None:
+        """`sender.add_periodic_task(10.0, add.s(1, 2), name="add")`, usually in an
+        `on_after_configure` / `on_after_finalize` hook."""
+        given = {kw.arg: kw.value for kw in node.keywords if kw.arg is not None}
+        schedule = node.args[0] if node.args else given.get("schedule")
+        signature = node.args[1] if len(node.args) > 1 else given.get("sig")
+        task, args, kwargs = "", None, None
+        if (
+            isinstance(signature, ast.Call)
+            and isinstance(signature.func, ast.Attribute)
+            and signature.func.attr in {"s", "si", "signature"}
+        ):
+            task = self.qualify(signature.func.value)
+            args = ast.Tuple(signature.args) if signature.args else None
+            kw = [k for k in signature.keywords if k.arg is not None]
+            if kw:
+                kwargs = ast.Dict([ast.Constant(k.arg) for k in kw], [k.value for k in kw])
+        label = given.get("name")
+        name = str(label.value) if isinstance(label, ast.Constant) else task or "?"
+        options = tuple(k for k in given if k not in {"name", "schedule", "sig"})
+        entry = BeatEntry(name, task, schedule, args, kwargs, options, node.lineno, self.stmt_line)
+        self.facts.beat_entries.append(entry)
+        self.emit("beat-schedule", node, f"add_periodic_task {name!r} runs {task or '?'}")
+
+    def record_setting(
+        self, name: str, value: ast.expr, node: ast.AST, key: str | None = None
+    ) -> None:
+        """`key`: the canonical name when the caller knows it (a namespaced Django setting)."""
+        key = key or canonical_setting(name)
         self.facts.settings.add(key)
         is_serializer = key.endswith("serializer") or key == "accept_content"
         if is_serializer and _mentions_pickle(value):
@@ -110,27 +169,42 @@ class ConfigScan(ScanBase):
         if key == "beat_schedule" and isinstance(value, ast.Dict):
             self._record_beat(value)
             return
-        if key == "timezone" and isinstance(value, ast.Constant) and isinstance(value.value, str):
-            self.facts.timezone = value.value
+        if key == "timezone":
+            self._record_timezone(value)
         rule_id = setting_rule(key)
-        self.emit(rule_id, node, f"setting {name}")
+        self.emit(rule_id, node, f"setting {name}{setting_note(key, value)}")
+
+    def _record_timezone(self, value: ast.expr) -> None:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            self.facts.timezone = value.value
+        elif isinstance(value, ast.Name) and value.id in self.constants:
+            self.facts.timezone = self.constants[value.id]
+        else:
+            self.facts.timezone_source = ast.unparse(value)
 
     def _record_beat(self, schedule: ast.Dict) -> None:
-        self.facts.beat_assign_line = self.stmt_line
         for key, value in zip(schedule.keys, schedule.values, strict=True):
             if not (isinstance(key, ast.Constant) and isinstance(value, ast.Dict)):
                 continue
-            task = next(
-                (
-                    v.value
-                    for k, v in zip(value.keys, value.values, strict=True)
-                    if isinstance(k, ast.Constant)
-                    and k.value == "task"
-                    and isinstance(v, ast.Constant)
-                    and isinstance(v.value, str)
-                ),
-                "",
+            fields = {
+                str(k.value): v
+                for k, v in zip(value.keys, value.values, strict=True)
+                if isinstance(k, ast.Constant)
+            }
+            given = fields.get("task")
+            task = str(given.value) if isinstance(given, ast.Constant) else ""
+            options = tuple(k for k in fields if k not in _BEAT_KEYS)
+            if None in value.keys:
+                options += ("**",)
+            entry = BeatEntry(
+                str(key.value),
+                task,
+                fields.get("schedule"),
+                fields.get("args"),
+                fields.get("kwargs"),
+                options,
+                key.lineno,
+                self.stmt_line,
             )
-            entry = BeatEntry(str(key.value), task, value, key.lineno)
             self.facts.beat_entries.append(entry)
             self.emit("beat-schedule", key, f"beat entry {entry.name!r} runs {task or '?'}")

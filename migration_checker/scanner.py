@@ -4,16 +4,17 @@ The scanned code is parsed, never imported or run. The walk itself lives here; w
 means is decided by the parts it inherits (config, calls, runtime)."""
 
 import ast
+from dataclasses import dataclass, field
 
 from migration_checker.facts import FunctionNode, ModuleFacts, ProjectIndex
-from migration_checker.names import ImportTable, module_name
-from migration_checker.scan_base import first_line
+from migration_checker.names import ImportTable
+from migration_checker.scan_base import TASK_DECORATORS, first_line
 from migration_checker.scan_calls import CallScan
 from migration_checker.scan_config import ConfigScan
 from migration_checker.scan_runtime import RuntimeScan
 from migration_checker.scripts import scan_command_text
 
-__all__ = ["index_module", "scan_module"]
+__all__ = ["IndexPart", "index_module", "join_index", "scan_module"]
 
 _SUBPROCESS = frozenset(
     {
@@ -27,24 +28,64 @@ _SUBPROCESS = frozenset(
 )
 
 
-def index_module(tree: ast.Module) -> tuple[set[str], set[str]]:
-    """Pass one, top level only: names bound to `Celery(...)` and functions that look like
-    tasks, so that pass two can recognise `other_module.task.delay()` anywhere."""
-    apps: set[str] = set()
-    tasks: set[str] = set()
+@dataclass(slots=True)
+class IndexPart:
+    """What pass one finds in one module; `ProjectIndex` joins the parts of every module, so
+    that an app made by another module's factory or subclass is still an app."""
+
+    # (name bound, last segment of the callee) for `name = callee(...)` at top level.
+    assigned: list[tuple[str, str]] = field(default_factory=list)
+    tasks: set[str] = field(default_factory=set)
+    app_classes: set[str] = field(default_factory=set)
+    # Functions that build and return an app (`def make_celery(app): ... return celery`).
+    factories: set[str] = field(default_factory=set)
+    namespaces: set[str] = field(default_factory=set)
+
+
+def _callee(node: ast.expr) -> str:
+    func = node.func if isinstance(node, ast.Call) else node
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def index_module(tree: ast.Module) -> IndexPart:
+    """Pass one: names bound to apps, functions that look like tasks, app classes and
+    factories, so that pass two can recognise `other_module.task.delay()` anywhere."""
+    part = IndexPart()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _callee(node) == "config_from_object":
+            for kw in node.keywords:
+                if kw.arg == "namespace" and isinstance(kw.value, ast.Constant):
+                    part.namespaces.add(str(kw.value.value))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            func = node.value.func
-            callee = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if callee == "Celery":
-                apps.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    part.assigned.append((target.id, _callee(node.value)))
+        elif isinstance(node, ast.ClassDef):
+            if any(_callee(base) == "Celery" for base in node.bases):
+                part.app_classes.add(node.name)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            for decorator in node.decorator_list:
-                func = decorator.func if isinstance(decorator, ast.Call) else decorator
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in {"task", "shared_task"}:
-                    tasks.add(node.name)
-    return apps, tasks
+            if any(_callee(d) in TASK_DECORATORS for d in node.decorator_list):
+                part.tasks.add(node.name)
+            builds = any(isinstance(n, ast.Call) and _callee(n) == "Celery" for n in ast.walk(node))
+            if builds and any(isinstance(n, ast.Return) for n in ast.walk(node)):
+                part.factories.add(node.name)
+    return part
+
+
+def join_index(parts: list[IndexPart]) -> ProjectIndex:
+    classes = {name for part in parts for name in part.app_classes}
+    makers = {"Celery"} | classes | {name for part in parts for name in part.factories}
+    apps = {name for part in parts for name, callee in part.assigned if callee in makers}
+    return ProjectIndex(
+        app_names=frozenset(apps),
+        task_names=frozenset(name for part in parts for name in part.tasks),
+        app_classes=frozenset(classes),
+        namespaces=frozenset(name for part in parts for name in part.namespaces),
+    )
 
 
 class ModuleScanner(ConfigScan, CallScan, RuntimeScan):
@@ -67,7 +108,7 @@ class ModuleScanner(ConfigScan, CallScan, RuntimeScan):
 
     def _check_testing_import(self, modules: list[str], node: ast.stmt) -> None:
         if any(m.startswith("celery.contrib.") for m in modules):
-            self.emit("eager-testing", node, "celery.contrib test helpers → InMemoryBroker")
+            self.emit("eager-testing", node, "celery.contrib test helpers")
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._visit_function(node)
@@ -131,12 +172,20 @@ class ModuleScanner(ConfigScan, CallScan, RuntimeScan):
         self.generic_visit(node)
 
 
-def scan_module(rel_path: str, source: str, index: ProjectIndex, tree: ast.Module) -> ModuleFacts:
-    module = module_name(rel_path)
-    facts = ModuleFacts(rel_path, module, source, tree)
-    imports = ImportTable(module, rel_path.endswith("__init__.py"))
+def scan_module(facts: ModuleFacts, index: ProjectIndex) -> ModuleFacts:
+    """Fill `facts` (path, module name, source and tree already set) from one walk."""
+    imports = ImportTable(facts.module, facts.path.endswith("__init__.py"))
+    imports.define(
+        (
+            node.name
+            for node in facts.tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        ),
+        facts.module,
+    )
     scanner = ModuleScanner(facts, index, imports)
-    scanner.scan_settings_module(tree)
-    scanner.visit(tree)
+    scanner.scan_settings_module(facts.tree)
+    scanner.visit(facts.tree)
     facts.imports = imports.imported
+    facts.aliases = imports.aliases
     return facts

@@ -3,7 +3,8 @@
 Only literal schedules translate: `crontab(...)` with constant fields becomes a cron string,
 a number of seconds or a constant `timedelta(...)` becomes an interval. Each label keeps the
 entry's name as its fixed `schedule_id` (the key of the schedulers' shared state), and a cron
-keeps Celery's timezone as `cron_offset` (the stack's own default is its TIMEZONE setting)."""
+keeps Celery's timezone as `cron_offset` (the stack's own default is its TIMEZONE setting).
+Entries come from `beat_schedule`, `add_periodic_task(...)` and `@periodic_task(run_every=)`."""
 
 import ast
 import json
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 from migration_checker.facts import BeatEntry, ModuleFacts, TaskDef
 
-__all__ = ["BeatPlan", "plan_beat"]
+__all__ = ["BeatPlan", "Timezone", "plan_beat", "project_timezone"]
 
 _CRONTAB_FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
 _CRON_ORDER = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
@@ -61,30 +62,59 @@ def _schedule(node: ast.expr) -> tuple[str, str] | None:
     return ("interval", str(int(seconds))) if seconds == int(seconds) and seconds >= 1 else None
 
 
-def _label(entry: BeatEntry, segment: dict[str, str], tz: str) -> tuple[str | None, str]:
-    schedule_node = None
-    extras: list[str] = []
-    for key, value in zip(entry.value.keys, entry.value.values, strict=True):
-        name = key.value if isinstance(key, ast.Constant) else None
-        if name == "schedule":
-            schedule_node = value
-        elif name in {"args", "kwargs"}:
-            # Labels travel as JSON: a tuple of args is written as the list it becomes.
-            text = segment[name]
-            if isinstance(value, ast.Tuple):
-                text = "[" + ", ".join(ast.unparse(e) for e in value.elts) + "]"
-            extras.append(f'"{name}": {text}')
-        elif name not in {"task", None}:
-            return None, f"entry {entry.name!r}: option {name!r} needs a decision"
-    schedule = _schedule(schedule_node) if schedule_node is not None else None
+@dataclass(frozen=True, slots=True)
+class Timezone:
+    """Celery's `timezone` (Django's TIME_ZONE when unset there, UTC otherwise), or the
+    expression it is set from when that is not a literal."""
+
+    name: str | None
+    source: str = ""
+
+
+def _args_text(node: ast.expr | None, source: str) -> str | None:
+    """Labels travel as JSON: a tuple of args is written as the list it becomes."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Tuple):
+        return "[" + ", ".join(ast.unparse(e) for e in node.elts) + "]"
+    return ast.get_source_segment(source, node) or ast.unparse(node)
+
+
+def _label(entry: BeatEntry, source: str, tz: Timezone) -> tuple[str | None, str]:
+    if entry.options:
+        return None, f"entry {entry.name!r}: option {entry.options[0]!r} needs a decision"
+    schedule = _schedule(entry.schedule) if entry.schedule is not None else None
     if schedule is None:
         return None, f"entry {entry.name!r}: schedule is not a literal crontab/interval"
     kind, when = schedule
-    trigger = [f'"cron": "{when}"', f'"cron_offset": {json.dumps(tz)}']
-    if kind == "interval":
-        trigger = [f'"interval": {when}']
+    if kind == "cron" and tz.name is None:
+        return None, (
+            f"entry {entry.name!r}: Celery's timezone is {tz.source}, not a literal: "
+            "set the cron_offset label to the zone it names"
+        )
+    trigger = [f'"interval": {when}']
+    if kind == "cron":
+        trigger = [f'"cron": "{when}"', f'"cron_offset": {json.dumps(tz.name)}']
+    extras = [
+        f'"{name}": {text}'
+        for name, text in (
+            ("args", _args_text(entry.args, source)),
+            ("kwargs", _args_text(entry.kwargs, source)),
+        )
+        if text is not None
+    ]
     fields = [*trigger, *extras, f'"schedule_id": {json.dumps(entry.name)}']
     return "{" + ", ".join(fields) + "}", ""
+
+
+def project_timezone(modules: list[ModuleFacts]) -> Timezone:
+    for facts in modules:
+        if facts.timezone:
+            return Timezone(facts.timezone)
+        if facts.timezone_source:
+            return Timezone(None, facts.timezone_source)
+    django = next((f.django_time_zone for f in modules if f.django_time_zone), None)
+    return Timezone(django or CELERY_TIMEZONE)
 
 
 def _find_task(name: str, tasks: list[TaskDef]) -> TaskDef | None:
@@ -97,36 +127,31 @@ def _find_task(name: str, tasks: list[TaskDef]) -> TaskDef | None:
 
 def plan_beat(modules: list[ModuleFacts], task_names: frozenset[str]) -> BeatPlan:
     """`task_names` holds every task function, Celery or already TaskIQ: an entry whose task
-    was migrated by an earlier --fix needs nothing more."""
+    is no Celery task but one of those was migrated by an earlier --fix and needs nothing."""
     plan = BeatPlan()
     tasks = [task for facts in modules for task in facts.tasks]
-    tz = next((f.timezone for f in modules if f.timezone), CELERY_TIMEZONE)
+    celery_functions = {task.func_name for task in tasks}
+    tz = project_timezone(modules)
     for facts in modules:
-        todos: list[str] = []
-        moved: list[str] = []
+        moved: dict[int, list[str]] = {}
         for entry in facts.beat_entries:
             task = _find_task(entry.task, tasks)
-            segment = {
-                str(k.value): ast.get_source_segment(facts.source, v) or ""
-                for k, v in zip(entry.value.keys, entry.value.values, strict=True)
-                if isinstance(k, ast.Constant)
-            }
-            label, reason = _label(entry, segment, tz)
-            if task is None and entry.task.rpartition(".")[2] in task_names:
+            function = entry.task.rpartition(".")[2]
+            if task is None and function in task_names and function not in celery_functions:
                 continue
+            label, reason = _label(entry, facts.source, tz)
             if task is None:
-                todos.append(f"beat entry {entry.name!r}: task {entry.task!r} not found")
-            elif label is None:
-                todos.append(reason)
-            else:
-                plan.labels.setdefault((task.path, task.line), []).append(label)
-                moved.append(entry.name)
-        if moved:
-            todos.insert(
+                task_name = entry.task or "?"
+                reason = f"beat entry {entry.name!r}: task {task_name!r} not found, or not one"
+            if label is None or task is None:
+                plan.todos.setdefault((facts.path, entry.todo_line), []).append(reason)
+                continue
+            plan.labels.setdefault((task.path, task.line), []).append(label)
+            moved.setdefault(entry.todo_line, []).append(entry.name)
+        for line, names in moved.items():
+            plan.todos.setdefault((facts.path, line), []).insert(
                 0,
-                f"beat entries {', '.join(moved)} are now schedule labels on their "
+                f"beat entries {', '.join(names)} are now schedule labels on their "
                 "tasks; delete them once `taskiq scheduler` runs",
             )
-        if todos:
-            plan.todos[(facts.path, facts.beat_assign_line)] = todos
     return plan

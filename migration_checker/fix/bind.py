@@ -1,7 +1,7 @@
 """`bind=True`: Celery's bound `self` becomes the dependencies it was used for.
 
 `self.request.retries` → `retries.retries`, with `retries: Retries = TaskiqDepends()`
-(tasks/retry.py); `self.request.id` → `context.message.task_id`, with
+(taskiq_durable.retry); `self.request.id` → `context.message.task_id`, with
 `context: Context = TaskiqDepends()`.
 `self.retry(...)` is left to its own finding's TODO (raise instead); any other use of `self`
 gets a `context` parameter and a TODO."""
@@ -30,6 +30,8 @@ _PARAMETER = {RETRIES: "retries", CONTEXT: "context"}
 class BindRewrite:
     imports: set[Import] = field(default_factory=set)
     todos: list[str] = field(default_factory=list)
+    # Lines of the `self.retry(...)` statements rewritten to `raise`.
+    retry_lines: set[int] = field(default_factory=set)
 
 
 def _param_span(source: EditableSource, task: TaskDef) -> tuple[int, int]:
@@ -51,15 +53,15 @@ def _param_span(source: EditableSource, task: TaskDef) -> tuple[int, int]:
 
 
 def _rewrite_uses(
-    source: EditableSource, task: TaskDef, bound: str, out: BindRewrite
+    source: EditableSource, task: TaskDef, bound: str, out: BindRewrite, covered: set[int]
 ) -> list[Import]:
-    """Replace `self.request.*` uses; the parameters they need, in a stable order."""
+    """Replace `self.request.*` uses outside `covered`; the parameters they need, in a
+    stable order."""
     needed: dict[Import, None] = {}
-    covered: set[int] = set()
     others: set[str] = set()
     prefix = f"{bound}.request."
     for node in ast.walk(task.node):
-        if not isinstance(node, ast.Attribute):
+        if not isinstance(node, ast.Attribute) or id(node) in covered:
             continue
         name = dotted(node) or ""
         request = _REQUEST.get(name[len(prefix) :]) if name.startswith(prefix) else None
@@ -76,9 +78,51 @@ def _rewrite_uses(
         needed[CONTEXT] = None
         out.todos.append(
             f"bind=True: `{bound}` is gone; use `context` (context.message.task_id, labels) "
-            "or `retries: Retries` (tasks/retry.py), and raise to retry"
+            "or `retries: Retries` (taskiq_durable.retry), and raise to retry"
         )
     return list(needed)
+
+
+def _retry_raise(call: ast.Call, in_handler: bool) -> str | None:
+    """`raise self.retry(exc=exc, ...)` → `raise exc`; a bare `self.retry()` in an `except`
+    block → `raise`. The retry labels then do what the call's options did."""
+    exc = next((kw.value for kw in call.keywords if kw.arg == "exc"), None)
+    if exc is None and call.args:
+        exc = call.args[0]
+    if isinstance(exc, ast.Name):
+        return f"raise {exc.id}"
+    return "raise" if exc is None and in_handler else None
+
+
+def _rewrite_retries(
+    source: EditableSource, task: TaskDef, bound: str, lines: set[int]
+) -> set[int]:
+    """Rewrite the `self.retry(...)` statements that can be; the ids of the nodes inside
+    them, which no other edit may touch."""
+    replaced: set[int] = set()
+
+    def walk(node: ast.AST, in_handler: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            value = child.exc if isinstance(child, ast.Raise) else None
+            if isinstance(child, ast.Expr):
+                value = child.value
+            if (
+                isinstance(child, ast.stmt)
+                and isinstance(value, ast.Call)
+                and dotted(value.func) == f"{bound}.retry"
+                and (text := _retry_raise(value, in_handler)) is not None
+            ):
+                source.replace_node(child, text)
+                lines.add(child.lineno)
+                replaced.update(id(n) for n in ast.walk(child))
+                continue
+            walk(child, in_handler or isinstance(child, ast.ExceptHandler))
+
+    for stmt in task.node.body:
+        walk(ast.Module(body=[stmt], type_ignores=[]), False)
+    return replaced
 
 
 def rewrite_bound_self(source: EditableSource, task: TaskDef) -> BindRewrite:
@@ -89,7 +133,8 @@ def rewrite_bound_self(source: EditableSource, task: TaskDef) -> BindRewrite:
     if not positional:
         return out
     bound = positional[0].arg
-    needed = _rewrite_uses(source, task, bound, out)
+    replaced = _rewrite_retries(source, task, bound, out.retry_lines)
+    needed = _rewrite_uses(source, task, bound, out, replaced)
     extra = [ast.arg(_PARAMETER[dep], ast.Name(dep.name)) for dep in needed]
     new_args = ast.arguments(
         posonlyargs=args.posonlyargs[1:] if args.posonlyargs else [],

@@ -1,6 +1,7 @@
 """Rewrite task calls where it is mechanical: on a known task inside an `async def`,
 `.delay()` becomes `await task.kiq()`, `.apply_async(args, kwargs, countdown=..., queue=...)`
-becomes `await apply_async(task, args, kwargs, ...)` (tasks/calling.py), and `.get()` on such a
+becomes `await apply_async(task, args, kwargs, ...)` (taskiq_durable.calling), and `.get()` on
+such a
 result becomes `wait_result()`. Anywhere else the caller needs a decision, so it gets a TODO."""
 
 import ast
@@ -12,7 +13,8 @@ from migration_checker.fix.target import APPLY_ASYNC, Import, queue_todo
 __all__ = ["CallFixer", "NodeIndex"]
 
 _WRAPPED_PARENTS = (ast.Attribute, ast.Subscript, ast.Call, ast.BinOp, ast.UnaryOp, ast.Await)
-# Options tasks.calling.apply_async takes as Celery does. link/link_error take its `sig(...)`
+# Options taskiq_durable.calling.apply_async takes as Celery does. link/link_error take its
+# `sig(...)`
 # signatures, not Celery's `.s()`, so they are left to a human.
 _APPLY_OPTIONS = frozenset({"args", "kwargs", "countdown", "eta", "expires", "queue", "task_id"})
 

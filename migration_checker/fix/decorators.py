@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from migration_checker.facts import TaskDef
 from migration_checker.fix.bind import rewrite_bound_self
-from migration_checker.fix.retry_labels import RETRY_OPTIONS, retry_labels
+from migration_checker.fix.retry_labels import RETRY_OPTIONS, ManualRetries, retry_labels
 from migration_checker.fix.source import EditableSource
 from migration_checker.fix.target import Import, Label, queue_todo
+from migration_checker.names import dotted
 from migration_checker.options import option_rule
 
 __all__ = ["BROKER_NAME", "DecoratorRewrite", "rewrite_task"]
@@ -47,6 +48,7 @@ class DecoratorRewrite:
     # (rule id, text): the rule's guide section is linked from the comment.
     todos: list[tuple[str, str]] = field(default_factory=list)
     imports: set[Import] = field(default_factory=set)
+    retry_lines: set[int] = field(default_factory=set)
 
 
 def _literal(value: ast.expr) -> object:
@@ -61,7 +63,7 @@ def _translate(name: str, value: ast.expr, text: str, sync: bool, out: Decorator
                 (
                     "time-limit",
                     f"{name}={text}: a sync task can't be stopped while it runs; make it async "
-                    "def, or run CPU work through tasks.cpu_pool",
+                    "def, or run CPU work through taskiq_durable.cpu_pool",
                 )
             )
     elif name == "queue":
@@ -97,6 +99,48 @@ def _decorator_text(labels: list[Label], indent: int) -> str:
     return f"{BROKER_NAME}.task(\n{body}{pad})"
 
 
+def _handler_types(handler: ast.ExceptHandler) -> tuple[str, ...] | None:
+    if handler.type is None:
+        return None
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = [dotted(t) for t in types]
+    return None if None in names else tuple(n for n in names if n)
+
+
+def manual_retries(task: TaskDef) -> ManualRetries:
+    """What the task's `self.retry(...)` calls say (the bound name, whatever it is)."""
+    args = [*task.node.args.posonlyargs, *task.node.args.args]
+    if not args:
+        return ManualRetries()
+    retry = f"{args[0].arg}.retry"
+    countdowns: list[str] = []
+    max_retries: list[str] = []
+    types: list[str] | None = []
+    calls = 0
+
+    def walk(node: ast.AST, handler: tuple[str, ...] | None) -> None:
+        nonlocal types, calls
+        for child in ast.iter_child_nodes(node):
+            inner = _handler_types(child) if isinstance(child, ast.ExceptHandler) else handler
+            if isinstance(child, ast.Call) and dotted(child.func) == retry:
+                calls += 1
+                given = {kw.arg: ast.unparse(kw.value) for kw in child.keywords if kw.arg}
+                if "countdown" in given:
+                    countdowns.append(given["countdown"])
+                if "max_retries" in given:
+                    max_retries.append(given["max_retries"])
+                if handler is None or types is None:
+                    types = None
+                else:
+                    types += handler
+            walk(child, inner)
+
+    walk(task.node, None)
+    return ManualRetries(
+        tuple(countdowns), tuple(max_retries), tuple(types) if types else None, calls
+    )
+
+
 def rewrite_task(source: EditableSource, task: TaskDef, schedule: str | None) -> DecoratorRewrite:
     """`schedule`: the `schedule=[...]` label the beat plan made for this task, if any."""
     out = DecoratorRewrite()
@@ -104,7 +148,7 @@ def rewrite_task(source: EditableSource, task: TaskDef, schedule: str | None) ->
     # Celery's name (explicit or module.function) is kept: beat entries, TASK_ROUTES patterns
     # and messages already queued name the task by it.
     out.labels.append(Label(f"task_name={texts.get('name') or json.dumps(task.celery_name)}"))
-    retry = retry_labels(texts)
+    retry = retry_labels(texts, manual_retries(task))
     out.labels += retry.labels
     out.todos += [("retry", todo) for todo in retry.todos]
     sync = isinstance(task.node, ast.FunctionDef)
@@ -116,5 +160,6 @@ def rewrite_task(source: EditableSource, task: TaskDef, schedule: str | None) ->
     if _literal(task.options.get("bind", ast.Constant(False))) is True:
         bound = rewrite_bound_self(source, task)
         out.imports |= bound.imports
+        out.retry_lines = bound.retry_lines
         out.todos += [("task-bind", todo) for todo in bound.todos]
     return out

@@ -1,7 +1,8 @@
 """What `--fix` writes for: this stack's broker, helper imports, queues and Celery's defaults.
 
-The label names are the ones the stack's middlewares read (tasks/backoff.py, tasks/retry.py,
-tasks/time_limits.py, tasks/queues.py, tasks/rate_limit.py, tasks/lifecycle.py); the checker
+The label names are the ones the stack's middlewares read (taskiq_durable.backoff,
+taskiq_durable.retry, taskiq_durable.time_limits, taskiq_durable.queues, taskiq_durable.rate_limit,
+taskiq_durable.lifecycle); the checker
 never imports them, so they are spelled out here, in one place."""
 
 import ast
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 DEFAULT_BROKER_IMPORT = "tasks.broker:broker"
-# tasks/queues.py QUEUES: a kick naming any other queue fails in RoutingMiddleware.pre_send.
+# The stack's QUEUES setting by default; a kick naming a queue it does not list is refused.
 QUEUES = ("default", "urgent")
 
 # Celery's defaults, written out where the stack's differ (its retry_cap is 60 s, for one).
@@ -42,8 +43,8 @@ class Import:
 
 CONTEXT = Import("taskiq", "Context")
 DEPENDS = Import("taskiq", "TaskiqDepends")
-RETRIES = Import("tasks.retry", "Retries")
-APPLY_ASYNC = Import("tasks.calling", "apply_async")
+RETRIES = Import("taskiq_durable.retry", "Retries")
+APPLY_ASYNC = Import("taskiq_durable.calling", "apply_async")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ def queue_todo(text: str) -> str | None:
     if value in QUEUES:
         return None
     return (
-        f"queue={text} is not one of this stack's queues ({', '.join(QUEUES)}) and a kick to it "
-        "fails: add it to QUEUES in tasks/queues.py with a worker (WORKER_QUEUE), or pick one"
+        f"queue={text} is not in the QUEUES setting's default ({','.join(QUEUES)}) and a kick "
+        "to an unlisted queue is refused: add it to QUEUES with a worker (WORKER_QUEUE), "
+        "or pick one"
     )

@@ -49,18 +49,16 @@ def test_every_rewritten_file_parses() -> None:
 def test_task_decorator_options_become_the_stacks_labels() -> None:
     new = _fixes(FIXTURE)["proj/tasks/arith.py"].new
     assert new.startswith(
-        "from taskiq import TaskiqDepends\nfrom tasks.retry import Retries\n"
+        "from taskiq import TaskiqDepends\nfrom taskiq_durable.retry import Retries\n"
         "from tkq.broker import broker\n"
     )
     assert "from proj.celery_app import app" not in new
-    # bind=True with `self` unused: the parameter goes and nothing replaces it.
+    # bind=True with `self` unused: the parameter goes and nothing replaces it. max_retries
+    # without autoretry_for or a self.retry() call: Celery never retried, so neither does this.
     assert (
         "@broker.task(\n"
         '    task_name="proj.tasks.arith.add",\n'
-        "    max_attempts=4,  # Celery's max_retries=3 counted retries; this counts runs\n"
-        "    retry_base=180,  # Celery's fixed delay: base = cap, no jitter\n"
-        "    retry_cap=180,\n"
-        "    retry_jitter=False,\n"
+        "    max_attempts=1,  # Celery retried only through self.retry(), never called here\n"
         "    time_limit=30,\n"
         '    schedule=[{"interval": 300, "args": [1, 1], "schedule_id": "heartbeat"}],\n'
         ")\n"
@@ -75,9 +73,10 @@ def test_self_request_retries_becomes_the_retries_dependency() -> None:
     assert "    if retries.retries == 0:\n" in new
     assert '    return {"sum": x + y, "retries": retries.retries}\n' in new
     reports = _fixes(FIXTURE)["proj/tasks/reports.py"].new
-    assert "def build_report(days, *, retries: Retries=TaskiqDepends()):" in reports
-    assert "raise self.retry(exc=exc, countdown=2**retries.retries)" in reports
-    assert f"{TODO_MARK} self.retry(): raise instead, and let the retry labels act" in reports
+    # `raise self.retry(exc=exc, countdown=...)` is `raise exc`: the retry labels retry it.
+    assert "def build_report(days):" in reports
+    assert "    except ConnectionError as exc:\n        raise exc\n" in reports
+    assert "raise self.retry" not in reports
 
 
 def test_every_option_is_a_label_or_a_linked_todo() -> None:
@@ -99,7 +98,7 @@ def test_every_option_is_a_label_or_a_linked_todo() -> None:
         ("default_retry_delay=2: only self.retry() used it", "retries-and-backoff"),
         ("soft_time_limit=240: a sync task can't be stopped", "time-limits"),
         (
-            'queue="reports" is not one of this stack\'s queues (default, urgent)',
+            'queue="reports" is not in the QUEUES setting\'s default (default,urgent)',
             "routing-and-priority",
         ),
         ('serializer="pickle": JSON only on this stack', "serialization"),
@@ -121,7 +120,7 @@ def test_delay_is_awaited_only_in_async_callers() -> None:
 
 def test_apply_async_becomes_the_stacks_apply_async() -> None:
     new = _fixes(FIXTURE)["proj/calls.py"].new
-    assert "from tasks.calling import apply_async\n" in new
+    assert "from taskiq_durable.calling import apply_async\n" in new
     assert 'job = await apply_async(build_report, (days,), queue="reports")' in new
     assert "later = build_report.apply_async((days,), countdown=60" in new
     assert "apply_async options (link/link_error/...) need a decision" in new
