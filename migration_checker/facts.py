@@ -63,6 +63,8 @@ class BeatEntry:
     options: tuple[str, ...]
     line: int
     todo_line: int
+    # `@periodic_task`: the schedule is on the task already, nothing to delete after --fix.
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

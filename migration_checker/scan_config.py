@@ -72,7 +72,9 @@ class ConfigScan(ScanBase):
 
     def check_config_call(self, node: ast.Call, qualified: str) -> None:
         func = node.func
-        if qualified in {"celery.Celery", "celery.app.Celery"}:
+        if qualified in {"celery.Celery", "celery.app.Celery"} or (
+            qualified.rpartition(".")[2] in self.index.app_classes
+        ):
             self.emit("celery-app", node, "Celery(...) app")
             for kw in node.keywords:
                 if kw.arg in {"broker", "backend", "include"}:

@@ -135,7 +135,15 @@ class RuntimeScan(ScanBase):
     def _periodic(self, task: TaskDef, every: ast.expr) -> None:
         """`@periodic_task(run_every=...)`: the schedule is on the task itself."""
         entry = BeatEntry(
-            task.celery_name, task.celery_name, every, None, None, (), every.lineno, self.stmt_line
+            task.celery_name,
+            task.celery_name,
+            every,
+            None,
+            None,
+            (),
+            every.lineno,
+            self.stmt_line,
+            inline=True,
         )
         self.facts.beat_entries.append(entry)
         self.emit(

@@ -49,15 +49,18 @@ def _callee(node: ast.expr) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
-def index_module(tree: ast.Module) -> IndexPart:
+def index_module(tree: ast.Module, text: str) -> IndexPart:
     """Pass one: names bound to apps, functions that look like tasks, app classes and
-    factories, so that pass two can recognise `other_module.task.delay()` anywhere."""
+    factories, so that pass two can recognise `other_module.task.delay()` anywhere. `text`
+    is the source: whole-tree walks run only where it names what they look for."""
     part = IndexPart()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _callee(node) == "config_from_object":
-            for kw in node.keywords:
-                if kw.arg == "namespace" and isinstance(kw.value, ast.Constant):
-                    part.namespaces.add(str(kw.value.value))
+    if "namespace" in text:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _callee(node) == "config_from_object":
+                for kw in node.keywords:
+                    if kw.arg == "namespace" and isinstance(kw.value, ast.Constant):
+                        part.namespaces.add(str(kw.value.value))
+    maker = "Celery(" in text
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -70,7 +73,9 @@ def index_module(tree: ast.Module) -> IndexPart:
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if any(_callee(d) in TASK_DECORATORS for d in node.decorator_list):
                 part.tasks.add(node.name)
-            builds = any(isinstance(n, ast.Call) and _callee(n) == "Celery" for n in ast.walk(node))
+            builds = maker and any(
+                isinstance(n, ast.Call) and _callee(n) == "Celery" for n in ast.walk(node)
+            )
             if builds and any(isinstance(n, ast.Return) for n in ast.walk(node)):
                 part.factories.add(node.name)
     return part
@@ -109,6 +114,16 @@ class ModuleScanner(ConfigScan, CallScan, RuntimeScan):
     def _check_testing_import(self, modules: list[str], node: ast.stmt) -> None:
         if any(m.startswith("celery.contrib.") for m in modules):
             self.emit("eager-testing", node, "celery.contrib test helpers")
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        is_app = any(
+            self.qualify(base) in {"celery.Celery", "celery.app.Celery"}
+            or self.qualify(base).rpartition(".")[2] in self.index.app_classes
+            for base in node.bases
+        )
+        self.classes.append((node.name, is_app))
+        self.generic_visit(node)
+        self.classes.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._visit_function(node)

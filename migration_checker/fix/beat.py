@@ -147,7 +147,8 @@ def plan_beat(modules: list[ModuleFacts], task_names: frozenset[str]) -> BeatPla
                 plan.todos.setdefault((facts.path, entry.todo_line), []).append(reason)
                 continue
             plan.labels.setdefault((task.path, task.line), []).append(label)
-            moved.setdefault(entry.todo_line, []).append(entry.name)
+            if not entry.inline:
+                moved.setdefault(entry.todo_line, []).append(entry.name)
         for line, names in moved.items():
             plan.todos.setdefault((facts.path, line), []).insert(
                 0,

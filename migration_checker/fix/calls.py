@@ -98,7 +98,19 @@ class CallFixer:
             target = parent.targets[0]
             if isinstance(target, ast.Name):
                 self.kicked.add((id(function), target.id))
+                self._rename_id(function, target.id)
         return None
+
+    def _rename_id(self, function: ast.AST, name: str) -> None:
+        """Celery's `result.id` is `task_id` on the AsyncTaskiqTask a kick returns."""
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "id"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == name
+            ):
+                self.source.replace_node(node, f"{name}.task_id")
 
     def _apply_async(self, call: ast.Call, receiver: str) -> str | None:
         keywords = {kw.arg: kw.value for kw in call.keywords}

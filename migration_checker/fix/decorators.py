@@ -81,7 +81,7 @@ def _translate(name: str, value: ast.expr, text: str, sync: bool, out: Decorator
         out.labels.append(Label(f"ignore_result={text}"))
     elif name in _DEFAULT_BEHAVIOUR and _literal(value) == _DEFAULT_BEHAVIOUR[name]:
         return
-    elif name not in RETRY_OPTIONS | {"name", "bind"}:
+    elif name not in RETRY_OPTIONS | {"name", "bind", "run_every"}:
         hint = _TODO_BY_OPTION.get(name, "no label on this stack: decide")
         out.todos.append((option_rule(name), f"{name}={text}: {hint}"))
 
