@@ -1,7 +1,11 @@
-"""The retry maths, as tables: delays, the jitter range, and policies read from labels."""
+"""The retry maths, as tables: delays, the jitter range, policies read from labels, and the
+Redis-outage loops' pacing, which is the same function."""
+
+import logging
 
 import pytest
 from taskiq_durable.backoff import RetryPolicy, backoff_delay, policy_from_labels
+from taskiq_durable.streams.reconnect import Outage
 
 
 def top(low: float, high: float) -> float:
@@ -47,6 +51,14 @@ def test_full_jitter_draws_from_zero_to_the_capped_delay(
     assert (drawn, delay) == ([bounds], bounds[1] / 2)
 
 
+def test_an_outage_waits_longer_after_each_failure_up_to_five_seconds() -> None:
+    outage = Outage(logging.getLogger("test"), "test")
+    waits = [outage.failed(ConnectionError()) for _ in range(8)]
+    assert waits == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
+    outage.succeeded()  # the next outage starts again from the base
+    assert outage.failed(ConnectionError()) == pytest.approx(0.1)
+
+
 def test_retry_numbers_start_at_one() -> None:
     with pytest.raises(ValueError, match="start at 1"):
         backoff_delay(0, base=1, cap=1, jitter=False, uniform=top)
@@ -64,6 +76,9 @@ def test_retry_numbers_start_at_one() -> None:
         ),
         ({"retry_jitter": "true"}, RetryPolicy(jitter=True)),
         ({"retry_jitter": 0}, RetryPolicy(jitter=False)),
+        # The one boolean reading of every label (taskiq_durable.labels).
+        ({"retry_jitter": "off"}, RetryPolicy(jitter=False)),
+        ({"retry_jitter": " YES "}, RetryPolicy(jitter=True)),
     ],
 )
 def test_policy_from_labels(labels: dict[str, object], expected: RetryPolicy) -> None:
@@ -72,7 +87,14 @@ def test_policy_from_labels(labels: dict[str, object], expected: RetryPolicy) ->
 
 @pytest.mark.parametrize(
     "labels",
-    [{"max_attempts": "many"}, {"max_attempts": 0}, {"retry_base": -1}, {"retry_cap": "x"}],
+    [
+        {"max_attempts": "many"},
+        {"max_attempts": 0},
+        {"retry_base": -1},
+        {"retry_cap": "x"},
+        {"retry_jitter": "maybe"},
+        {"retry_jitter": 2},
+    ],
 )
 def test_unreadable_policies_are_refused(labels: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - int()/float() and our check word it differently

@@ -1,11 +1,10 @@
-"""The stream broker's arithmetic, as tables: timings, reconnect backoff, trim floor, recycling,
-the poison-message cap."""
+"""The stream broker's arithmetic, as tables: timings, trim floor, recycling, the poison-message
+cap (the reconnect backoff is the retry maths: tests/delivery/test_backoff.py)."""
 
 import pytest
 from taskiq_durable.streams.config import heartbeat_interval, read_block_ms, recovery_bound
 from taskiq_durable.streams.ids import next_id
 from taskiq_durable.streams.poison import poison_error
-from taskiq_durable.streams.reconnect import backoff_delay
 from taskiq_durable.streams.recycle import MIB, RecyclePolicy
 from taskiq_durable.streams.trim import trim_floor
 
@@ -34,14 +33,6 @@ def test_recovery_bound(
     redelivery_timeout: float, reclaim_interval: float, expected: float
 ) -> None:
     assert recovery_bound(redelivery_timeout, reclaim_interval) == expected
-
-
-@pytest.mark.parametrize(
-    ("failures", "expected"),
-    [(0, 0.0), (1, 0.1), (2, 0.2), (3, 0.4), (6, 3.2), (7, 5.0), (100, 5.0)],
-)
-def test_reconnect_backoff_doubles_up_to_the_cap(failures: int, expected: float) -> None:
-    assert backoff_delay(failures, base=0.1, cap=5.0) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

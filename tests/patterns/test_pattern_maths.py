@@ -10,7 +10,8 @@ from taskiq.exceptions import NoResultError
 from taskiq_durable.calling import kick_labels
 from taskiq_durable.canvas import Signature, batched
 from taskiq_durable.expiry import TaskExpired, expires_at, expiry_error
-from taskiq_durable.lifecycle import label_flag, retry_pending, tracks_started
+from taskiq_durable.labels import label_flag, parse_flag
+from taskiq_durable.lifecycle import check_flags, retry_pending, tracks_started
 from taskiq_durable.status import task_state
 
 from core.images import thumbnail_size
@@ -142,11 +143,54 @@ def test_retry_pending(result: TaskiqResult[Any], pending: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("labels", "flag"),
-    [({}, False), ({"x": True}, True), ({"x": "True"}, True), ({"x": "False"}, False)],
+    ("value", "flag"),
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        *((text, True) for text in ("1", "true", "True", "TRUE", "yes", "Yes", "on", " on ")),
+        *((text, False) for text in ("0", "false", "False", "no", "NO", "off", "Off ")),
+    ],
 )
-def test_label_flag(labels: dict[str, Any], flag: bool) -> None:
-    assert label_flag(labels, "x") is flag
+def test_parse_flag_reads_every_spelling_of_a_boolean(value: object, flag: bool) -> None:
+    assert parse_flag(value) is flag
+
+
+@pytest.mark.parametrize("value", ["", "maybe", "tru", "2", 2, -1, 1.0, None, [], {}])
+def test_parse_flag_refuses_what_is_not_a_boolean(value: object) -> None:
+    with pytest.raises(ValueError, match="is not a boolean"):
+        parse_flag(value)
+
+
+@pytest.mark.parametrize(
+    ("labels", "default", "flag"),
+    [
+        ({}, False, False),
+        ({}, True, True),  # unset: the default
+        ({"x": None}, True, True),
+        ({"x": True}, False, True),
+        ({"x": "True"}, False, True),  # as taskiq-pipelines re-sends it
+        ({"x": "yes"}, False, True),
+        ({"x": "False"}, True, False),
+        ({"x": "0"}, True, False),
+    ],
+)
+def test_label_flag(labels: dict[str, Any], default: bool, flag: bool) -> None:
+    assert label_flag(labels, "x", default) is flag
+
+
+def test_label_flag_names_the_label_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="label x: 'maybe' is not a boolean"):
+        label_flag({"x": "maybe"}, "x")
+
+
+@pytest.mark.parametrize(
+    "labels", [{"ignore_result": "maybe"}, {"track_started": 2}, {"track_started": "sure"}]
+)
+def test_result_flags_that_are_not_booleans_are_refused(labels: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="is not a boolean"):
+        check_flags(labels)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +201,8 @@ def test_label_flag(labels: dict[str, Any], flag: bool) -> None:
         ({"track_started": True}, False, True),
         ({"track_started": "True"}, False, True),
         ({"track_started": "False"}, True, False),
+        ({"track_started": "on"}, False, True),
+        ({"track_started": "1", "ignore_result": "yes"}, True, False),
         ({"track_started": True, "ignore_result": True}, True, False),
         ({"ignore_result": "True"}, True, False),
     ],

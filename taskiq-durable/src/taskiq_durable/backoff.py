@@ -6,13 +6,16 @@ A task opts in with labels (all optional except `max_attempts`):
                  types_of_exceptions=(ConnectionError,))
 
 The delay before retry n (n = failures so far, 1 for the first retry) is
-`min(cap, base * 2 ** (n - 1))`; with full jitter it is drawn uniformly from [0, that].
+`min(cap, base * 2 ** (n - 1))`; with full jitter it is drawn uniformly from [0, that]. The
+same function paces the Redis-outage loops (`taskiq_durable.streams.reconnect`), without jitter.
 """
 
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from taskiq_durable.labels import label_flag
 
 __all__ = ["RetryPolicy", "backoff_delay", "policy_from_labels"]
 
@@ -52,12 +55,6 @@ def backoff_delay(
     return uniform(0.0, ceiling) if jitter else ceiling
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
-
-
 def policy_from_labels(
     labels: Mapping[str, Any], exceptions: tuple[type[BaseException], ...] | None = None
 ) -> RetryPolicy:
@@ -67,7 +64,7 @@ def policy_from_labels(
         max_attempts=int(labels.get(MAX_ATTEMPTS, defaults.max_attempts)),
         base=float(labels.get(BASE, defaults.base)),
         cap=float(labels.get(CAP, defaults.cap)),
-        jitter=_as_bool(labels.get(JITTER, defaults.jitter)),
+        jitter=label_flag(labels, JITTER, defaults.jitter),
         on=exceptions or defaults.on,
     )
     if policy.max_attempts < 1 or policy.base < 0 or policy.cap < 0:

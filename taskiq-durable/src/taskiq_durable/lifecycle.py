@@ -9,12 +9,14 @@
 - RETRY: a failed attempt whose error a retry middleware replaced by `NoResultError` (taskiq's
   convention, and taskiq_durable.retry's: "another attempt comes, store nothing") leaves the
   progress state RETRY, keeping its meta, until the next attempt starts (tracked tasks) or ends.
+- Both labels are booleans as `taskiq_durable.labels` reads them ("1", "yes", "on" are true).
 - `ignore_result=True` label: a successful result is not stored (taskiq's `NoResultError`
   semantics: the receiver skips `set_result` and `post_save`), and no STARTED marker is written
   even if asked for, so the task stays PENDING like Celery's. Failures are still stored: an
   error nobody can see is an error lost (Celery's `task_store_errors_even_if_ignored=True`).
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
@@ -22,30 +24,36 @@ from taskiq.depends.progress_tracker import TaskProgress, TaskState
 from taskiq.exceptions import NoResultError
 
 from taskiq_durable.config import DurableConfig
+from taskiq_durable.labels import label_flag
 
 IGNORE_RESULT = "ignore_result"
 TRACK_STARTED = "track_started"
 
 
-def label_flag(labels: dict[str, Any], name: str) -> bool:
-    """A boolean label; taskiq-pipelines re-sends every label as a string, hence the str form."""
-    return str(labels.get(name, False)).lower() == "true"
+def check_flags(labels: Mapping[str, Any]) -> None:
+    """`ValueError` when `ignore_result` or `track_started` is not a boolean
+    (taskiq_durable.labels says what is)."""
+    for name in (IGNORE_RESULT, TRACK_STARTED):
+        label_flag(labels, name)
 
 
-def tracks_started(labels: dict[str, Any], default: bool) -> bool:
+def tracks_started(labels: Mapping[str, Any], default: bool) -> bool:
     """Whether a STARTED marker is written: the task's label if it sets one, else TRACK_STARTED.
     Never for `ignore_result` tasks, which stay PENDING as Celery's do."""
     if label_flag(labels, IGNORE_RESULT):
         return False
-    if TRACK_STARTED in labels:
-        return label_flag(labels, TRACK_STARTED)
-    return default
+    return label_flag(labels, TRACK_STARTED, default)
 
 
 class LifecycleMiddleware(TaskiqMiddleware):
     def __init__(self, settings: DurableConfig) -> None:
         super().__init__()
         self._track_started = settings.track_started
+
+    def pre_send(self, message: TaskiqMessage) -> TaskiqMessage:
+        # Bad flags fail in the caller of `.kiq()`, before anything is queued.
+        check_flags(message.labels)
+        return message
 
     async def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
         if tracks_started(message.labels, self._track_started):

@@ -22,7 +22,8 @@ from taskiq_durable.canvas.group import GroupHandle, apply_group, member_ids
 from taskiq_durable.canvas.link import failure_of
 from taskiq_durable.canvas.signature import Signature
 from taskiq_durable.config import DurableConfig
-from taskiq_durable.lifecycle import IGNORE_RESULT, label_flag
+from taskiq_durable.labels import label_flag
+from taskiq_durable.lifecycle import IGNORE_RESULT
 
 CHORD = "canvas_chord"
 

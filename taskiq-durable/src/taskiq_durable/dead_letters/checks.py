@@ -17,6 +17,7 @@ from taskiq_dependencies.dependency import Dependency
 from taskiq_durable.backoff import RETRIES, policy_from_labels
 from taskiq_durable.dead_letters.letters import DeadLetter, DeadLetterReason, from_message, from_raw
 from taskiq_durable.delayed import ETA
+from taskiq_durable.lifecycle import check_flags
 from taskiq_durable.rate_limit import RATE_LIMIT, parse_rate
 
 __all__ = ["CallShape", "check_message", "poison_letter"]
@@ -86,13 +87,15 @@ class CallShape:
 
 
 def _label_error(labels: Mapping[str, Any]) -> str | None:
-    """Why the delivery labels (eta, retries, rate limit, retry policy) can't be read."""
+    """Why the delivery labels (eta, retries, rate limit, retry policy, result flags) can't be
+    read."""
     try:
         float(labels.get(ETA, 0.0))
         int(labels.get(RETRIES, 0))
         if RATE_LIMIT in labels:
             parse_rate(str(labels[RATE_LIMIT]))
         policy_from_labels(labels)
+        check_flags(labels)
     except (TypeError, ValueError) as exc:
         return f"unreadable labels: {exc}"
     return None
