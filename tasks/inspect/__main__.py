@@ -25,7 +25,8 @@ from core.settings import Settings, get_settings
 Sections = dict[str, list[Row]]
 
 COMMANDS = {
-    "queues": "per queue: stream length, waiting (undelivered), pending (delivered, unacked)",
+    "queues": "per queue: stream length, waiting (undelivered), pending (delivered, unacked),"
+    " live readers",
     "pending": "per worker child (consumer): messages held, seconds since last heard of",
     "active": "every delivered, unacknowledged message: task, consumer, idle, deliveries",
     "scheduled": "delayed messages (retries, countdowns, rate limits) and runtime schedules",

@@ -1,7 +1,9 @@
 """`python -m tasks.inspect` against a real worker: a running task shows as active, a backlog as
 waiting, a countdown as delayed, an unknown task as a dead letter, every task as registered."""
 
+import asyncio
 import json
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -12,10 +14,10 @@ from taskiq_durable.delayed import later
 
 from core.settings import Settings
 from tasks.inspect.__main__ import collect
-from tests.conftest import StartProcess, run_module
+from tests.conftest import StartProcess, run_module, stack_env
 from tests.patterns.conftest import until
 from tests.queues.tasks_for_tests import slow
-from tests.support.processes import procfile_commands
+from tests.support.processes import ROOT, procfile_commands
 
 BACKLOG = 20
 RUNNING_SECONDS = 60.0  # stays running for the whole test; the worker drains for 1 s at stop
@@ -70,6 +72,8 @@ async def test_inspect_reads_what_a_real_worker_left(
     assert default["pending"] == len(active) >= 1
     assert default["waiting"] >= BACKLOG - 1
     assert (urgent["length"], urgent["pending"]) == (0, 0)
+    # The one worker child reads default; nobody reads urgent.
+    assert (default["readers"], urgent["readers"]) == (1, 0)
     assert {row["task"] for row in active} == {"tests.queues.slow"}
     assert all(row["deliveries"] == 1 for row in active)
 
@@ -92,3 +96,29 @@ async def test_inspect_reads_what_a_real_worker_left(
     assert returncode == 0
     printed = json.loads(stdout)["queues"][0]
     assert printed["pending"] + printed["waiting"] == BACKLOG + 1
+
+
+async def test_queues_lists_every_configured_queue(settings: Settings) -> None:
+    """A service's own queue set, as QUEUES gives it: every queue listed, read or not."""
+    custom = settings.model_copy(update={"queues": ("default", "emails", "reports")})
+    listed = await rows("queues", custom, "queues")
+    assert [row["queue"] for row in listed] == ["default", "emails", "reports"]
+    assert [row["stream"] for row in listed] == [
+        custom.key("queue", name) for name in custom.queues
+    ]
+    assert all(row["length"] == row["readers"] == 0 for row in listed)
+
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "tasks.inspect", "queues", "--json"),
+        cwd=ROOT,
+        env=stack_env(settings, QUEUES="default,emails,reports"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
+    assert cli.returncode == 0
+    assert [row["queue"] for row in json.loads(stdout)["queues"]] == [
+        "default",
+        "emails",
+        "reports",
+    ]

@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.queues import stream_name
+from taskiq_durable.readers import live_readers
 
 Row = dict[str, Any]
 
@@ -49,7 +50,8 @@ async def _read_queues(redis: Redis, settings: DurableConfig) -> list[tuple[str,
 
 
 async def queues(redis: Redis, settings: DurableConfig) -> list[Row]:
-    """Per queue: entries in the stream, not yet delivered (backlog), delivered and unacked."""
+    """Per configured queue: entries in the stream, not yet delivered (backlog), delivered and
+    unacked, and the live worker children reading it."""
     rows = []
     for queue in settings.queues:
         stream = stream_name(settings, queue)
@@ -63,6 +65,9 @@ async def queues(redis: Redis, settings: DurableConfig) -> list[Row]:
                 "waiting": (group["lag"] if group else await redis.xlen(stream)),
                 "pending": group["pending"] if group else 0,
                 "consumers": group["consumers"] if group else 0,
+                # Worker children reading it now (consumers also counts exited ones for a
+                # while): 0 means its messages wait for a worker to start.
+                "readers": await live_readers(redis, settings, queue),
             }
         )
     return rows
