@@ -24,11 +24,17 @@ _EXPORTS = {
     "DurableBroker": "taskiq_durable.durable_broker",
     "DurableConfig": "taskiq_durable.config",
     "DurableReceiver": "taskiq_durable.receiver",
+    "OutboxRelay": "taskiq_durable.outbox.relay",
+    "OutboxStats": "taskiq_durable.outbox.stats",
     "Retries": "taskiq_durable.retry",
     "RetryInfo": "taskiq_durable.retry",
     "apply_async": "taskiq_durable.calling",
     "build_broker": "taskiq_durable.broker",
+    "first_processing": "taskiq_durable.outbox.idempotency",
+    "kick_after_commit": "taskiq_durable.outbox.kick",
     "later": "taskiq_durable.delayed",
+    "outbox_kicker": "taskiq_durable.outbox.kick",
+    "outbox_stats": "taskiq_durable.outbox.stats",
 }
 
 __all__ = [
@@ -38,11 +44,17 @@ __all__ = [
     "DurableBroker",
     "DurableConfig",
     "DurableReceiver",
+    "OutboxRelay",
+    "OutboxStats",
     "Retries",
     "RetryInfo",
     "apply_async",
     "build_broker",
+    "first_processing",
+    "kick_after_commit",
     "later",
+    "outbox_kicker",
+    "outbox_stats",
 ]
 
 if TYPE_CHECKING:
@@ -53,6 +65,10 @@ if TYPE_CHECKING:
     from taskiq_durable.dead_letters.store import DeadLetterStore
     from taskiq_durable.delayed import later
     from taskiq_durable.durable_broker import DurableBroker
+    from taskiq_durable.outbox.idempotency import first_processing
+    from taskiq_durable.outbox.kick import kick_after_commit, outbox_kicker
+    from taskiq_durable.outbox.relay import OutboxRelay
+    from taskiq_durable.outbox.stats import OutboxStats, outbox_stats
     from taskiq_durable.receiver import DurableReceiver
     from taskiq_durable.retry import Retries, RetryInfo
 

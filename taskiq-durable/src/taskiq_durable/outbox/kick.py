@@ -1,0 +1,199 @@
+"""Kicks that commit with the caller's data: the outbox row is written in the caller's transaction.
+
+    row = Import(...)
+    session.add(row)
+    task = await kick_after_commit(session, run_import_task, row.id)
+    await session.commit()          # the row and its kick, or neither
+
+The kick is an `OutboxRow` added to the session. When the session commits, the fast path sends
+it at once (a task on the running loop: SQLAlchemy's `after_commit` hook is synchronous); when
+it rolls back, the row is gone and nothing is sent. If the process dies between the commit and
+the send, or the stream refuses it, the relay (taskiq_durable.outbox.relay) sends it after a
+short delay. The row's id is the message's task id.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
+from taskiq.kicker import AsyncKicker
+
+from taskiq_durable.outbox.send import drain_aggregate, send_ids
+from taskiq_durable.outbox.table import OutboxRow
+
+__all__ = ["OutboxKicker", "kick_after_commit", "outbox_kicker", "wait_for_sends"]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Where a session keeps the kicks its current transaction wrote (`Session.info`).
+_PENDING = "taskiq_durable.outbox.pending"
+# taskiq never ships this label (it holds exception classes); neither do we.
+_LOCAL_LABELS = frozenset({"types_of_exceptions"})
+# The most unsent rows of one aggregate the fast path sends after a commit; the relay sends more.
+_AGGREGATE_BATCH = 100
+
+# Fast-path sends in flight in this process; held so they are not garbage-collected mid-send.
+_sending: set[asyncio.Task[None]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    engine: AsyncEngine
+    broker: AsyncBroker
+    row_id: uuid.UUID
+    aggregate: str | None
+
+
+class OutboxKicker(Generic[P, R]):
+    """`kiq` writes an outbox row in `session`'s transaction instead of sending."""
+
+    def __init__(
+        self, session: AsyncSession, kicker: AsyncKicker[P, R], aggregate: str | None
+    ) -> None:
+        self._session = session
+        self._kicker = kicker
+        self._aggregate = aggregate
+
+    async def kiq(self, *args: P.args, **kwargs: P.kwargs) -> AsyncTaskiqTask[Any]:
+        row_id = _row_id(self._kicker.custom_task_id)
+        row = OutboxRow(
+            id=row_id,
+            task_name=self._kicker.task_name,
+            args=_json(list(args), "arguments"),
+            kwargs=_json(kwargs, "keyword arguments"),
+            labels=_json(
+                {k: v for k, v in self._kicker.labels.items() if k not in _LOCAL_LABELS},
+                "labels",
+            ),
+            aggregate=self._aggregate,
+        )
+        self._session.add(row)
+        _watch(self._session.sync_session).append(
+            _Pending(_engine_of(self._session), self._kicker.broker, row_id, self._aggregate)
+        )
+        return AsyncTaskiqTask(row_id.hex, self._kicker.broker.result_backend)
+
+
+def outbox_kicker(
+    session: AsyncSession,
+    task: AsyncTaskiqDecoratedTask[P, R] | AsyncKicker[P, R],
+    *,
+    aggregate: str | None = None,
+) -> OutboxKicker[P, R]:
+    """A kicker bound to `session`'s transaction. Kicks sharing an `aggregate` key are sent in
+    the order they were written (see docs/patterns/transactions.md for what that promises)."""
+    if aggregate is not None and not aggregate:
+        raise ValueError("an aggregate key must be a non-empty string (or None: no order)")
+    kicker = task.kicker() if isinstance(task, AsyncTaskiqDecoratedTask) else task
+    return OutboxKicker(session, kicker, aggregate)
+
+
+async def kick_after_commit(
+    session: AsyncSession,
+    task: AsyncTaskiqDecoratedTask[P, R] | AsyncKicker[P, R],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> AsyncTaskiqTask[Any]:
+    """Kick `task` when `session` commits, never if it rolls back; the returned task's id is
+    known now. Pass a kicker (`task.kicker().with_labels(...)`) for labels or a task id."""
+    return await outbox_kicker(session, task).kiq(*args, **kwargs)
+
+
+async def wait_for_sends() -> None:
+    """Wait for this process's fast-path sends in flight (a clean shutdown, a test, a bench).
+
+    Not needed for delivery: a send that never happens is the relay's."""
+    while _sending:
+        await asyncio.gather(*_sending, return_exceptions=True)
+
+
+def _row_id(custom: str | None) -> uuid.UUID:
+    if custom is None:
+        return uuid.uuid4()
+    try:
+        row_id = uuid.UUID(hex=custom)
+    except ValueError:
+        row_id = None
+    if row_id is None or row_id.hex != custom:
+        raise ValueError(
+            f"task id {custom!r}: an outbox kick's task id is its row id, a UUID in hex"
+            " (uuid.uuid4().hex); leave it unset to get one"
+        )
+    return row_id
+
+
+def _json(value: Any, what: str) -> Any:
+    """`value` as JSON data, converted as the kicker converts arguments (pydantic models,
+    dataclasses, UUIDs, datetimes); a clear error for anything JSON can't carry."""
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError as exc:
+        raise TypeError(f"an outbox kick's {what} must be JSON-serialisable: {exc}") from exc
+
+
+def _engine_of(session: AsyncSession) -> AsyncEngine:
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError(
+            "kick_after_commit needs a session bound to an AsyncEngine"
+            " (async_sessionmaker(engine)): the fast path sends through that engine"
+        )
+    return bind
+
+
+def _watch(session: Session) -> list[_Pending]:
+    """The session's pending kicks, with its commit and rollback hooks installed once."""
+    pending: list[_Pending] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+    return pending
+
+
+def _after_commit(session: Session) -> None:
+    pending: list[_Pending] = session.info[_PENDING]
+    if not pending:
+        return
+    committed = list(pending)
+    pending.clear()
+    # The hook is synchronous, called inside AsyncSession.commit on the caller's loop.
+    task = asyncio.get_running_loop().create_task(_send(committed), name="outbox-fast-path")
+    _sending.add(task)
+    task.add_done_callback(_sending.discard)
+
+
+def _after_rollback(session: Session) -> None:
+    # The rolled-back rows are gone; their kicks with them.
+    session.info[_PENDING].clear()
+
+
+async def _send(committed: Iterable[_Pending]) -> None:
+    groups: dict[tuple[AsyncEngine, AsyncBroker], list[_Pending]] = {}
+    for kick in committed:
+        groups.setdefault((kick.engine, kick.broker), []).append(kick)
+    for (engine, broker), kicks in groups.items():
+        try:
+            plain = [kick.row_id for kick in kicks if kick.aggregate is None]
+            outcomes = [await send_ids(engine, broker, plain)] if plain else []
+            for key in dict.fromkeys(k.aggregate for k in kicks if k.aggregate is not None):
+                outcomes.append(await drain_aggregate(engine, broker, key, _AGGREGATE_BATCH))
+        except Exception:  # the database refused: every row is still unsent, the relay's
+            logger.info("outbox fast path: not sent, the relay will send it", exc_info=True)
+            continue
+        for outcome in outcomes:
+            if outcome.error is not None:
+                logger.info(
+                    "outbox fast path: the stream refused (%r); the relay retries", outcome.error
+                )
