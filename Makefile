@@ -18,12 +18,19 @@ $(UV):
 
 install: .venv/.synced
 
+# `make up` and `make release` need only the runtime and the `local` group (honcho, embedded
+# servers); --inexact keeps what `make install` brought, so neither sync undoes the other.
+.venv/.synced-run: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --inexact --no-default-groups --group local \
+	  --python $(PYTHON)
+	touch $@
+
 # Servers (configured, local or embedded), the release step, then the three processes.
-up: install
+up: .venv/.synced-run
 	exec $(BIN)/python -m deploy.up
 
 # Migrations and seed data alone, against DATABASE_URL (or the servers `make up` would use).
-release: install
+release: .venv/.synced-run
 	$(BIN)/python -m deploy.up --release-only
 
 check: install
