@@ -5,6 +5,7 @@ own startup hook, on its own event loop. Nothing here runs at import time, so a 
 spawned process never inherits a pool bound to another loop.
 """
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +33,20 @@ class Resources:
     http: httpx.AsyncClient
 
 
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+# Behind a transaction pooler the next transaction may run on another server connection, or
+# another client's: a cached statement would be missing there, and asyncpg's per-connection
+# counter names (__asyncpg_stmt_1__...) would collide with another client's.
+TRANSACTION_POOLER_ARGS = {
+    "statement_cache_size": 0,  # asyncpg's own cache
+    "prepared_statement_cache_size": 0,  # SQLAlchemy's asyncpg dialect's cache
+    "prepared_statement_name_func": _unique_statement_name,
+}
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
@@ -39,6 +54,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
+        connect_args=TRANSACTION_POOLER_ARGS if settings.db_transaction_pooler else {},
     )
 
 

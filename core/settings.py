@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # (WEB_PROCESSES + WORKER_PROCESSES) x (pool + overflow) passes max_connections less this share.
     web_processes: Annotated[int, Field(ge=1)] = 1
     db_connection_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    # A pooler in transaction mode (PgBouncer before 1.21, or without max_prepared_statements)
+    # between the stack and PostgreSQL hands each transaction any server connection: asyncpg
+    # must then keep no prepared statement past its query and name each one uniquely
+    # (core/resources.py, docs/deploy.md).
+    db_transaction_pooler: bool = False
 
     worker_processes: Annotated[int, Field(ge=1)] = 2
     # Async tasks one child runs at once (taskiq's default): a task awaiting I/O costs no CPU,
