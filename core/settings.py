@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     # Misfire policy of schedules that set none: send a missed tick once, or skip it.
     scheduler_misfire_default: Literal["catch_up", "skip"] = "catch_up"
 
+    # Transactional outbox (docs/patterns/transactions.md): a kick committed with its data is
+    # sent at once; one still unsent after this long (a crash between commit and send, Redis
+    # down) is sent by the relay in the worker, so this bounds the delay of those.
+    outbox_relay_delay_seconds: Annotated[float, Field(ge=0)] = 5.0
+    # Sent outbox rows and processed-message markers are deleted after this long.
+    outbox_retention_hours: Annotated[float, Field(gt=0)] = 24.0
+
     # How long worker and scheduler wait for the release step to bring the schema to head.
     schema_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
 

@@ -8,6 +8,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from taskiq_durable.dead_letters.sql import metadata as dead_letter_metadata
+from taskiq_durable.outbox.table import metadata as outbox_metadata
 
 from core.db.models import Base
 from core.settings import get_settings
@@ -17,8 +18,9 @@ if context.config.config_file_name is not None and context.config.attributes.get
 ):
     fileConfig(context.config.config_file_name)
 
-# Our tables, and the delivery layer's dead letters (created by 0002_dead_letters).
-target_metadata = [Base.metadata, dead_letter_metadata]
+# Our tables, and the delivery layer's dead letters (created by 0002_dead_letters) and outbox
+# (0004_outbox).
+target_metadata = [Base.metadata, dead_letter_metadata, outbox_metadata]
 
 
 def run_with(connection: Connection) -> None:

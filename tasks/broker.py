@@ -18,7 +18,7 @@ from tasks.runtime import WorkerRuntime
 def build_stack_broker(settings: Settings) -> DurableBroker:
     dead_letters = SqlDeadLetterStore()
     broker = build_broker(settings.durable(), dead_letters=dead_letters)
-    runtime = WorkerRuntime(settings, dead_letters)
+    runtime = WorkerRuntime(settings, dead_letters, broker)
     broker.add_event_handler(TaskiqEvents.WORKER_STARTUP, runtime.startup)
     broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, runtime.shutdown)
     return broker

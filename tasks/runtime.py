@@ -6,8 +6,10 @@ hooks on its own loop: one engine, one sessionmaker and one Redis client per chi
 
 import logging
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
-from taskiq import TaskiqState
+from taskiq import AsyncBroker, TaskiqState
+from taskiq_durable import OutboxRelay
 from taskiq_durable.cpu_pool import open_cpu_pool
 from taskiq_durable.dead_letters.sql import SqlDeadLetterStore
 from taskiq_durable.fatal import stop_worker
@@ -21,9 +23,12 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerRuntime:
-    def __init__(self, settings: Settings, dead_letters: SqlDeadLetterStore) -> None:
+    def __init__(
+        self, settings: Settings, dead_letters: SqlDeadLetterStore, broker: AsyncBroker
+    ) -> None:
         self._settings = settings
         self._dead_letters = dead_letters
+        self._broker = broker
 
     async def startup(self, state: TaskiqState) -> None:
         settings = self._settings
@@ -41,6 +46,17 @@ class WorkerRuntime:
         self._dead_letters.bind(resources.sessionmaker)
         # Worker-only: the web and the scheduler never run CPU-bound task bodies.
         state.cpu_pool = await stack.enter_async_context(open_cpu_pool(settings.cpu_processes))
+        # The outbox's recovery path (docs/patterns/transactions.md) runs in every worker child:
+        # not in the web process (nothing long-running there), not in the scheduler (a stack
+        # may run without one, and a worker is what consumes the rows anyway). SKIP LOCKED and
+        # per-aggregate locks let the children share the rows without sending one twice.
+        relay = OutboxRelay(
+            resources.engine,
+            self._broker,
+            delay=settings.outbox_relay_delay_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+        )
+        await stack.enter_async_context(relay.running())
         logger.info("worker resources ready")
 
     async def shutdown(self, state: TaskiqState) -> None:

@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
 from taskiq.kicker import AsyncKicker
 
+from taskiq_durable.durable_broker import DurableBroker
 from taskiq_durable.outbox.send import drain_aggregate, send_ids
 from taskiq_durable.outbox.table import OutboxRow
+from taskiq_durable.queues import STREAM, route, stream_name
 
 __all__ = ["OutboxKicker", "kick_after_commit", "outbox_kicker", "wait_for_sends"]
 
@@ -67,6 +69,7 @@ class OutboxKicker(Generic[P, R]):
 
     async def kiq(self, *args: P.args, **kwargs: P.kwargs) -> AsyncTaskiqTask[Any]:
         row_id = _row_id(self._kicker.custom_task_id)
+        _check_queue(self._kicker)
         row = OutboxRow(
             id=row_id,
             task_name=self._kicker.task_name,
@@ -131,6 +134,24 @@ def _row_id(custom: str | None) -> uuid.UUID:
             " (uuid.uuid4().hex); leave it unset to get one"
         )
     return row_id
+
+
+def _check_queue(kicker: AsyncKicker[Any, Any]) -> None:
+    """Refuse now a kick to a queue no worker reads, as a direct kick is refused: at send time
+    the row would be committed already, and refused for ever."""
+    broker = kicker.broker
+    if not isinstance(broker, DurableBroker):
+        return
+    config = broker.config
+    stream = kicker.labels.get(STREAM)
+    if stream is None:
+        stream_name(
+            config, route(kicker.task_name, kicker.labels, config.task_routes, config.default_queue)
+        )
+    elif stream not in {stream_name(config, queue) for queue in config.queues}:
+        raise ValueError(
+            f"unknown stream {stream!r}: configured queues are {', '.join(config.queues)}"
+        )
 
 
 def _json(value: Any, what: str) -> Any:
