@@ -99,12 +99,14 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def start_process(name: str, command: str, env: Mapping[str, str], log_dir: Path) -> StackProcess:
+def start_process(
+    name: str, command: str, env: Mapping[str, str], log_dir: Path, *, cwd: Path = ROOT
+) -> StackProcess:
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         popen = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {command}"],
-            cwd=ROOT,
+            cwd=cwd,
             env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,

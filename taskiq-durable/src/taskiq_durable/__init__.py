@@ -73,8 +73,24 @@ if TYPE_CHECKING:
     from taskiq_durable.retry import Retries, RetryInfo
 
 
+# Optional dependencies, by the extra that brings them (taskiq-durable/pyproject.toml).
+_EXTRAS = {"sqlalchemy": "sql"}
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'taskiq_durable' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        # The name is listed here, so its absence is an install choice: say which one.
+        raise ModuleNotFoundError(
+            f"taskiq_durable.{name} needs the {extra!r} extra:"
+            f" pip install 'taskiq-durable[{extra}]' ({exc})",
+            name=exc.name,
+        ) from exc
+    return getattr(imported, name)
