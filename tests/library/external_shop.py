@@ -6,11 +6,12 @@ The guide's code blocks tagged with a path (```` ```python shop/tasks.py ````) a
 """
 
 import asyncio
+import json
 import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -71,6 +72,21 @@ class Shop:
 
     def stream(self, queue: str) -> StreamView:
         return StreamView(self.redis, f"{self.prefix}:queue:{queue}", f"{self.prefix}:workers")
+
+    def pending_tasks(self, queue: str) -> set[str]:
+        """Ids of the tasks whose messages a worker holds on `queue` (delivered, not acked)."""
+        view = self.stream(queue)
+        entries = self.redis.xpending_range(view.stream, view.group, "-", "+", 10_000)
+        task_ids = set()
+        for entry in entries:
+            message_id = entry["message_id"]
+            # redis-py types stream replies loosely; decoded, each is [(id, {field: value})].
+            found = cast(
+                list[tuple[str, dict[str, str]]],
+                self.redis.xrange(view.stream, message_id, message_id),
+            )
+            task_ids |= {str(json.loads(fields["data"])["task_id"]) for _, fields in found}
+        return task_ids
 
     def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async def fetch() -> list[asyncpg.Record]:

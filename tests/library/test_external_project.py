@@ -233,9 +233,11 @@ def test_retried_with_backoff_then_dead_letter_replayed_to_success(shop: Shop) -
     assert [row["attempt"] for row in attempts] == [1, 2, 3]
     first, second = (float(b["t"] - a["t"]) for a, b in itertools.pairwise(attempts))
     print(f"\nretry gaps {first:.2f}s, {second:.2f}s (base {RETRY_BASE}s: expected 1x, 2x)")
-    # Exponential, loosely: about base, then about twice as long.
-    assert 0.8 * RETRY_BASE <= first <= 3 * RETRY_BASE
-    assert 1.4 <= second / first <= 3.0
+    # Exponential, loosely: never sooner than scheduled (1x, then 2x base), and the second wait
+    # clearly the longer one, whatever delivery adds to both on a loaded machine.
+    assert first >= 0.8 * RETRY_BASE
+    assert second >= 1.6 * RETRY_BASE
+    assert 1.3 <= second / first <= 3.5, (first, second)
 
     # The admin surface needs its token.
     with shop.client() as anonymous:
@@ -263,20 +265,23 @@ def test_retried_with_backoff_then_dead_letter_replayed_to_success(shop: Shop) -
 
 def test_running_charge_revoked(shop: Shop) -> None:
     order_id, task_id = order(shop, "tok_hang")
-    payments = shop.stream("payments")
     wait_until(
         lambda: shop.query("SELECT 1 FROM charge_attempts WHERE order_id = $1", order_id),
         within=30,
         what="the charge calling the gateway",
     )
     assert state_of(shop, task_id) == "PENDING"
-    assert payments.pending() == 1  # held by its worker, heartbeating
+    assert task_id in shop.pending_tasks("payments")  # held by its worker, heartbeating
 
     with shop.client(admin=True) as client:
         revoked = client.post(f"/admin/tasks/{task_id}/revoke")
         assert revoked.status_code == 202, revoked.text
         # Cancelled while it ran: the message is acknowledged long before the gateway answers.
-        wait_until(lambda: payments.pending() == 0, within=10, what="the revoked run to end")
+        wait_until(
+            lambda: task_id not in shop.pending_tasks("payments"),
+            within=10,
+            what="the revoked run to end",
+        )
         status = shop.status(task_id)
         assert (status["state"], status["error"]["type"]) == ("REVOKED", "TaskRevoked")
 
