@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from app.errors import install_error_handlers
 from app.lifespan import lifespan_for
 from app.routes import dead_letters, health, imports, reports, revoke, schedules, tasks
 from core.settings import Settings, get_settings
@@ -9,6 +10,7 @@ from core.settings import Settings, get_settings
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="TaskIQ stack", lifespan=lifespan_for(settings))
+    install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(imports.router)
     app.include_router(reports.router)

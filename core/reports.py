@@ -2,11 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Date, cast, func, select, update
+from sqlalchemy import Date, cast, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db.models import DailyReport, Import, ImportStatus, Order
+from core.db.models import DailyReport, Import, ImportStatus, ImportUploadChunk, Order
 
 
 async def compute_daily_report(session: AsyncSession, *, timezone: str) -> int:
@@ -32,14 +32,16 @@ async def compute_daily_report(session: AsyncSession, *, timezone: str) -> int:
 
 
 async def purge_old_uploads(session: AsyncSession, *, retention: timedelta) -> int:
-    """Drop the stored upload of finished imports older than `retention`; returns how many."""
-    result = await session.execute(
-        update(Import)
-        .where(
-            Import.status.in_([ImportStatus.SUCCEEDED, ImportStatus.FAILED]),
-            Import.finished_at < datetime.now(UTC) - retention,
-            Import.upload.is_not(None),
-        )
-        .values(upload=None)
+    """Drop the stored upload of succeeded imports older than `retention`; returns how many.
+
+    A failed import keeps its upload: a resume or a replay finishes it from its checkpoint."""
+    old = select(Import.id).where(
+        Import.status == ImportStatus.SUCCEEDED,
+        Import.finished_at < datetime.now(UTC) - retention,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    dropped = await session.scalars(
+        delete(ImportUploadChunk)
+        .where(ImportUploadChunk.import_id.in_(old))
+        .returning(ImportUploadChunk.import_id)
+    )
+    return len(set(dropped))

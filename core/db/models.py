@@ -45,9 +45,12 @@ class Import(Base):
         default=ImportStatus.QUEUED,
     )
     task_id: Mapped[str | None] = mapped_column(String(64))
-    # The raw upload; the cleanup schedule empties it once the import is finished and old.
-    upload: Mapped[bytes | None] = mapped_column(LargeBinary)
-    upload_bytes: Mapped[int] = mapped_column(Integer)
+    # The upload itself is in `import_upload_chunks`; this is its size in bytes.
+    upload_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The checkpoint, committed with each batch: the upload is processed up to this byte (a
+    # record boundary) and line, so a re-run or replay resumes exactly after the stored rows.
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    lines_done: Mapped[int] = mapped_column(Integer, default=0)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
@@ -55,6 +58,20 @@ class Import(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportUploadChunk(Base):
+    """One fixed-size piece of an upload: written as the request body streams in, read one at a
+    time by the worker, so neither process ever holds a whole file. The cleanup schedule deletes
+    the chunks of succeeded imports once they are old."""
+
+    __tablename__ = "import_upload_chunks"
+
+    import_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("imports.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ImportRejection(Base):
@@ -79,6 +96,9 @@ class Order(Base):
     import_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("imports.id", ondelete="SET NULL"), index=True
     )
+    # The upload line the row came from: a later line with the same id is a duplicate in the
+    # file, the same line again is a re-run. NULL for rows imported before migration 0003.
+    import_line: Mapped[int | None] = mapped_column(Integer)
 
 
 class DailyReport(Base):

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from taskiq import InMemoryBroker
 
 from core.db.models import Import, ImportStatus
+from core.imports.storage import store_upload
 from core.resources import open_resources
 from core.settings import Settings
 from tasks.deps import get_resources
@@ -26,8 +27,7 @@ async def test_an_import_succeeds_and_logs_warnings_when_redis_is_down(
     dead_redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     async with open_resources(settings) as resources:
         async with resources.sessionmaker.begin() as session:
-            row = Import(upload=upload, upload_bytes=len(upload))
-            session.add(row)
+            row = await store_upload(session, upload)
         # The real task body, run in this process; only its Redis client is the broken one.
         broker = InMemoryBroker(await_inplace=True)
         broker.register_task(run_import_task.original_func, task_name=run_import_task.task_name)

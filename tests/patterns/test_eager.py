@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from taskiq import InMemoryBroker
 
 from core.db.models import Import, ImportStatus, Order
+from core.imports.storage import store_upload
 from core.resources import Resources, open_resources
 from core.settings import Settings
 from tasks.deps import get_resources
@@ -43,8 +44,7 @@ async def eager(resources: Resources) -> AsyncIterator[InMemoryBroker]:
 
 async def stored_import(resources: Resources, upload: bytes) -> uuid.UUID:
     async with resources.sessionmaker.begin() as session:
-        row = Import(upload=upload, upload_bytes=len(upload))
-        session.add(row)
+        row = await store_upload(session, upload)
     return row.id
 
 
