@@ -1,4 +1,5 @@
-"""`python -m tasks.inspect {queues,pending,active,scheduled,registered,dead-letters} [--json]`
+"""`python -m tasks.inspect {queues,pending,active,scheduled,registered,dead-letters,outbox}`
+[--json]
 
 Celery's `inspect active/reserved/scheduled/registered` asks live workers over the broker and
 times out when they are stuck; this reads the state they leave in Redis and PostgreSQL, so it
@@ -18,6 +19,7 @@ from taskiq_durable.connections import create_redis
 from taskiq_durable.dead_letters.sql import recent
 from taskiq_durable.inspect import stored, streams
 from taskiq_durable.inspect.streams import Row
+from taskiq_durable.outbox.stats import outbox_stats
 
 from core.resources import create_engine
 from core.settings import Settings, get_settings
@@ -32,6 +34,7 @@ COMMANDS = {
     "scheduled": "delayed messages (retries, countdowns, rate limits) and runtime schedules",
     "registered": "tasks the workers can run, with their queue and label schedules",
     "dead-letters": "the newest dead letters",
+    "outbox": "kicks committed but not on a stream yet: how many, the oldest's age, refused",
 }
 
 
@@ -59,9 +62,12 @@ async def collect(command: str, settings: Settings, *, limit: int = 100) -> Sect
         from tasks.broker import broker
 
         return {"registered": stored.registered(broker, settings.durable())}
-    if command == "dead-letters":
+    if command in ("dead-letters", "outbox"):
         engine = create_engine(settings)
         try:
+            if command == "outbox":
+                async with engine.connect() as conn:
+                    return {"outbox": [(await outbox_stats(conn)).as_row()]}
             sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
             return {"dead_letters": await recent(sessionmaker, limit=limit)}
         finally:

@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from core.settings import Settings
+
+# A Redis server of the test's own, which it can stop (test_imports_outage.py).
+from tests.delivery.test_redis_outage import own_redis  # noqa: F401
 from tests.outbox.tasks_for_outbox import TABLES
 
 TEST_TASKS = "tests.outbox.tasks_for_outbox"

@@ -2,6 +2,7 @@
 sends the kick at once under the row's id, a rollback sends nothing, bad input is refused
 before anything is written, and a send the stream refuses waits for the relay."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from taskiq_durable.outbox.table import OutboxRow
 
 from core.settings import Settings
 from tasks.broker import build_stack_broker
+from tests.conftest import run_module
 from tests.outbox.conftest import stream_task_ids
 from tests.outbox.tasks_for_outbox import effect
 from tests.support.processes import free_port
@@ -90,24 +92,35 @@ async def test_a_refused_send_waits_unsent_and_the_relay_sends_it(
     dead = build_stack_broker(
         settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     )
+    tasks = []
+    for _ in range(2):
+        async with sessions() as session:
+            kicker = effect.kicker().with_broker(dead)
+            tasks.append(await kick_after_commit(session, kicker, uuid.uuid4()))
+            await session.commit()
+        await wait_for_sends()
     async with sessions() as session:
-        task = await kick_after_commit(session, effect.kicker().with_broker(dead), uuid.uuid4())
-        await session.commit()
-    await wait_for_sends()
-    async with sessions() as session:
-        row = await session.get(OutboxRow, uuid.UUID(hex=task.task_id))
-        assert row is not None
-        assert row.sent_at is None
-        assert row.attempts == 1
-        assert row.last_error
+        first, second = [await session.get(OutboxRow, uuid.UUID(hex=t.task_id)) for t in tasks]
+        assert first is not None
+        assert second is not None
+        assert (first.sent_at, first.attempts) == (None, 1)
+        assert first.last_error
+        # Right after a refusal the fast path stands aside: no connection held through a
+        # second failing send; the relay has it.
+        assert (second.sent_at, second.attempts) == (None, 0)
         stats = await outbox_stats(session)
-    assert (stats.unsent, stats.refused) == (1, 1)
+    assert (stats.unsent, stats.refused) == (2, 1)
+    code, out = await run_module(settings, "tasks.inspect", "outbox", "--json")
+    assert code == 0
+    (shown,) = json.loads(out)["outbox"]
+    assert (shown["unsent"], shown["refused"]) == (2, 1)
+    assert shown["oldest_unsent_seconds"] >= 0
     assert stats.oldest_unsent_seconds is not None
     # Younger than the delay: the relay leaves it to the fast path...
     assert await relay_once(engine, client_broker, delay=timedelta(hours=1)) == 0
     # ...older: it sends it, under the same task id.
-    assert await relay_once(engine, client_broker, delay=timedelta(0)) == 1
-    assert await stream_task_ids(redis_client, settings) == [task.task_id]
+    assert await relay_once(engine, client_broker, delay=timedelta(0)) == 2
+    assert sorted(await stream_task_ids(redis_client, settings)) == sorted(t.task_id for t in tasks)
     async with sessions() as session:
         stats = await outbox_stats(session)
-    assert (stats.unsent, stats.oldest_unsent_seconds, stats.sent_kept) == (0, None, 1)
+    assert (stats.unsent, stats.oldest_unsent_seconds, stats.sent_kept) == (0, None, 2)

@@ -5,22 +5,24 @@
     task = await kick_after_commit(session, run_import_task, row.id)
     await session.commit()          # the row and its kick, or neither
 
-The kick is an `OutboxRow` added to the session. When the session commits, the fast path sends
-it at once (a task on the running loop: SQLAlchemy's `after_commit` hook is synchronous); when
-it rolls back, the row is gone and nothing is sent. If the process dies between the commit and
-the send, or the stream refuses it, the relay (taskiq_durable.outbox.relay) sends it after a
-short delay. The row's id is the message's task id.
+The kick is a `task_outbox` row inserted in the session's transaction. When the session
+commits, the fast path sends it at once (a task on the running loop: SQLAlchemy's `after_commit`
+hook is synchronous; kicks committed while a batch is in flight go out in the next one); when it
+rolls back, the row is gone and nothing is sent. If the process dies between the commit and the
+send, or the stream refuses it, the relay (taskiq_durable.outbox.relay) sends it after a short
+delay. The row's id is the message's task id.
 """
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Iterable
+import weakref
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, AsyncTaskiqTask
@@ -28,7 +30,7 @@ from taskiq.kicker import AsyncKicker
 
 from taskiq_durable.durable_broker import DurableBroker
 from taskiq_durable.outbox.send import drain_aggregate, send_ids
-from taskiq_durable.outbox.table import OutboxRow
+from taskiq_durable.outbox.table import outbox_table
 from taskiq_durable.queues import STREAM, route, stream_name
 
 __all__ = ["OutboxKicker", "kick_after_commit", "outbox_kicker", "wait_for_sends"]
@@ -42,11 +44,15 @@ R = TypeVar("R")
 _PENDING = "taskiq_durable.outbox.pending"
 # taskiq never ships this label (it holds exception classes); neither do we.
 _LOCAL_LABELS = frozenset({"types_of_exceptions"})
-# The most unsent rows of one aggregate the fast path sends after a commit; the relay sends more.
-_AGGREGATE_BATCH = 100
 
-# Fast-path sends in flight in this process; held so they are not garbage-collected mid-send.
+# Fast-path senders running in this process; held so they are not garbage-collected mid-send.
 _sending: set[asyncio.Task[None]] = set()
+# After a broker refused a send, this process's fast path stands aside from it this long:
+# during a Redis outage every commit would otherwise hold a connection through a failing send
+# (redis-py retries a refused connection), and the relay sends those rows anyway.
+PAUSE_AFTER_REFUSAL_SECONDS = 1.0
+# Rows one fast-path batch claims and sends in one transaction.
+FAST_PATH_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +76,20 @@ class OutboxKicker(Generic[P, R]):
     async def kiq(self, *args: P.args, **kwargs: P.kwargs) -> AsyncTaskiqTask[Any]:
         row_id = _row_id(self._kicker.custom_task_id)
         _check_queue(self._kicker)
-        row = OutboxRow(
-            id=row_id,
-            task_name=self._kicker.task_name,
-            args=_json(list(args), "arguments"),
-            kwargs=_json(kwargs, "keyword arguments"),
-            labels=_json(
-                {k: v for k, v in self._kicker.labels.items() if k not in _LOCAL_LABELS},
-                "labels",
-            ),
-            aggregate=self._aggregate,
+        # Core, not the unit of work: one INSERT now, in the caller's transaction.
+        await self._session.execute(
+            insert(outbox_table).values(
+                id=row_id,
+                task_name=self._kicker.task_name,
+                args=_json(list(args), "arguments"),
+                kwargs=_json(kwargs, "keyword arguments"),
+                labels=_json(
+                    {k: v for k, v in self._kicker.labels.items() if k not in _LOCAL_LABELS},
+                    "labels",
+                ),
+                aggregate=self._aggregate,
+            )
         )
-        self._session.add(row)
         _watch(self._session.sync_session).append(
             _Pending(_engine_of(self._session), self._kicker.broker, row_id, self._aggregate)
         )
@@ -189,10 +197,8 @@ def _after_commit(session: Session) -> None:
         return
     committed = list(pending)
     pending.clear()
-    # The hook is synchronous, called inside AsyncSession.commit on the caller's loop.
-    task = asyncio.get_running_loop().create_task(_send(committed), name="outbox-fast-path")
-    _sending.add(task)
-    task.add_done_callback(_sending.discard)
+    for kick in committed:
+        _sender(kick.engine, kick.broker).add(kick)
 
 
 def _after_rollback(session: Session) -> None:
@@ -200,21 +206,61 @@ def _after_rollback(session: Session) -> None:
     session.info[_PENDING].clear()
 
 
-async def _send(committed: Iterable[_Pending]) -> None:
-    groups: dict[tuple[AsyncEngine, AsyncBroker], list[_Pending]] = {}
-    for kick in committed:
-        groups.setdefault((kick.engine, kick.broker), []).append(kick)
-    for (engine, broker), kicks in groups.items():
+class _Sender:
+    """The fast path of one engine and broker in this process, as a group commit: the kicks
+    committed while a batch is being sent go out together in the next one, one transaction and
+    one connection for them all, however many requests commit at once."""
+
+    # It holds no reference to its engine and broker (they key it weakly): each kick has them.
+    def __init__(self) -> None:
+        self._queue: list[_Pending] = []
+        self._task: asyncio.Task[None] | None = None
+        self._paused_until = 0.0
+
+    def add(self, kick: _Pending) -> None:
+        self._queue.append(kick)
+        # The hook is synchronous, called inside AsyncSession.commit on the caller's loop.
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._task = task = loop.create_task(self._run(), name="outbox-fast-path")
+            _sending.add(task)
+            task.add_done_callback(_sending.discard)
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch = self._queue[:FAST_PATH_BATCH]
+            del self._queue[:FAST_PATH_BATCH]
+            if time.monotonic() < self._paused_until:
+                continue  # the broker refused a moment ago: these rows are the relay's
+            await self._send(batch)
+
+    async def _send(self, batch: list[_Pending]) -> None:
+        engine, broker = batch[0].engine, batch[0].broker
         try:
-            plain = [kick.row_id for kick in kicks if kick.aggregate is None]
+            plain = [kick.row_id for kick in batch if kick.aggregate is None]
             outcomes = [await send_ids(engine, broker, plain)] if plain else []
-            for key in dict.fromkeys(k.aggregate for k in kicks if k.aggregate is not None):
-                outcomes.append(await drain_aggregate(engine, broker, key, _AGGREGATE_BATCH))
+            for key in dict.fromkeys(k.aggregate for k in batch if k.aggregate is not None):
+                outcomes.append(await drain_aggregate(engine, broker, key, FAST_PATH_BATCH))
         except Exception:  # the database refused: every row is still unsent, the relay's
             logger.info("outbox fast path: not sent, the relay will send it", exc_info=True)
-            continue
+            return
         for outcome in outcomes:
             if outcome.error is not None:
+                self._paused_until = time.monotonic() + PAUSE_AFTER_REFUSAL_SECONDS
                 logger.info(
                     "outbox fast path: the stream refused (%r); the relay retries", outcome.error
                 )
+
+
+# One sender per engine and broker, gone with them.
+_senders: weakref.WeakKeyDictionary[AsyncEngine, weakref.WeakKeyDictionary[AsyncBroker, _Sender]]
+_senders = weakref.WeakKeyDictionary()
+
+
+def _sender(engine: AsyncEngine, broker: AsyncBroker) -> _Sender:
+    by_broker = _senders.setdefault(engine, weakref.WeakKeyDictionary())
+    sender = by_broker.get(broker)
+    if sender is None:
+        sender = by_broker[broker] = _Sender()
+    return sender

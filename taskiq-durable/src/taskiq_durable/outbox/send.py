@@ -11,6 +11,7 @@ in `seq` order, so one aggregate has one sender at a time and its messages reach
 the order they were written.
 """
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ __all__ = ["SendFailed", "claim_due", "drain_aggregate", "send_claimed", "send_i
 # lock never collides with a service's own `pg_advisory_lock(<bigint>)` calls.
 _LOCK_CLASS = 0x7D0B0C5  # "taskiq-durable outbox"
 _LAST_ERROR_CHARS = 2000
+# Sends of rows without an aggregate in flight at once: their order does not matter.
+SEND_CONCURRENCY = 20
 
 
 class SendFailed(Exception):
@@ -64,32 +67,43 @@ def _unsent() -> Select[tuple[uuid.UUID]]:
     return select(outbox_table.c.id).where(outbox_table.c.sent_at.is_(None))
 
 
+async def _send_one(broker: AsyncBroker, row: Row[Any]) -> BaseException | None:
+    kicker: AsyncKicker[..., Any] = AsyncKicker(row.task_name, broker, dict(row.labels))
+    try:
+        await kicker.with_task_id(row.id.hex).kiq(*row.args, **row.kwargs)
+    except Exception as exc:  # noqa: BLE001 - any refusal (broker, middleware): retried later
+        return exc
+    return None
+
+
 async def send_claimed(
-    conn: AsyncConnection, broker: AsyncBroker, rows: Sequence[Row[Any]]
+    conn: AsyncConnection, broker: AsyncBroker, rows: Sequence[Row[Any]], *, ordered: bool
 ) -> Sent:
-    """Send claimed `rows` in `seq` order; stop at the first refusal and unclaim the rest."""
-    ordered = sorted(rows, key=lambda row: row.seq)
-    sent = 0
+    """Send claimed `rows`, in `seq` order one at a time when `ordered` (an aggregate's), else
+    SEND_CONCURRENCY at once; stop at the first refusal and unclaim what was not sent."""
+    pending = sorted(rows, key=lambda row: row.seq)
+    step = 1 if ordered else SEND_CONCURRENCY
+    unsent: list[uuid.UUID] = []
     error: BaseException | None = None
-    for row in ordered:
-        kicker: AsyncKicker[..., Any] = AsyncKicker(row.task_name, broker, dict(row.labels))
-        try:
-            await kicker.with_task_id(row.id.hex).kiq(*row.args, **row.kwargs)
-        except Exception as exc:  # noqa: BLE001 - any refusal (broker, middleware): retried later
-            error = exc
+    for start in range(0, len(pending), step):
+        chunk = pending[start : start + step]
+        errors = await asyncio.gather(*(_send_one(broker, row) for row in chunk))
+        unsent += [row.id for row, failed in zip(chunk, errors, strict=True) if failed]
+        error = next((failed for failed in errors if failed is not None), None)
+        if error is not None:
+            unsent += [row.id for row in pending[start + step :]]
             break
-        sent += 1
     if error is not None:
         await conn.execute(
             update(outbox_table)
-            .where(outbox_table.c.id.in_([row.id for row in ordered[sent:]]))
+            .where(outbox_table.c.id.in_(unsent))
             .values(
                 sent_at=None,
                 attempts=outbox_table.c.attempts + 1,
                 last_error=repr(error)[:_LAST_ERROR_CHARS],
             )
         )
-    return Sent(sent, error)
+    return Sent(len(rows) - len(unsent), error)
 
 
 async def send_ids(engine: AsyncEngine, broker: AsyncBroker, ids: Sequence[uuid.UUID]) -> Sent:
@@ -101,7 +115,7 @@ async def send_ids(engine: AsyncEngine, broker: AsyncBroker, ids: Sequence[uuid.
     )
     async with engine.begin() as conn:
         rows = (await conn.execute(_claim(picked))).all()
-        return await send_claimed(conn, broker, rows)
+        return await send_claimed(conn, broker, rows, ordered=False)
 
 
 async def claim_due(conn: AsyncConnection, *, delay: timedelta, limit: int) -> Sequence[Row[Any]]:
@@ -154,4 +168,4 @@ async def drain_aggregate(engine: AsyncEngine, broker: AsyncBroker, key: str, li
             .with_for_update()
         )
         rows = (await conn.execute(_claim(picked))).all()
-        return await send_claimed(conn, broker, rows)
+        return await send_claimed(conn, broker, rows, ordered=True)
