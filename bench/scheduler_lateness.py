@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.scheduler_lateness --seconds 60 [--schedulers 2]
 
-Runs real `taskiq scheduler` processes (the Procfile command) against DATABASE_URL / REDIS_URL
+Runs real `python -m scheduler` processes (the Procfile command) against DATABASE_URL / REDIS_URL
 (the schema must be at head), under a fresh Redis prefix, and prints the lateness of every tick:
 the time the message reached the queue stream (Redis clock) minus the tick it stands for.
 """

@@ -36,10 +36,8 @@ class Settings(BaseSettings):
     db_transaction_pooler: bool = False
 
     worker_processes: Annotated[int, Field(ge=1)] = 2
-    # Async tasks one child runs at once (taskiq's default): a task awaiting I/O costs no CPU,
-    # and database work still waits for one of the child's DB_POOL_SIZE + DB_MAX_OVERFLOW
-    # connections. Lower it for a queue whose tasks hold a connection for seconds.
-    worker_concurrency: Annotated[int, Field(ge=1)] = 100
+    # WORKER_CONCURRENCY is not read here: it is the Procfile's `--max-async-tasks`, and the
+    # worker's receiver sizes the broker's reads from that flag (taskiq_durable.streams.receiver).
     # Named queues, Celery's `-Q` (taskiq_durable.queues): one stream each, the first is the
     # default. `make up` starts one worker per queue, so urgent work never waits behind a
     # backlog of other work; a kick to a queue not listed here is refused. Comma-separated.
@@ -164,7 +162,6 @@ class Settings(BaseSettings):
             reclaim_interval_seconds=self.reclaim_interval_seconds,
             max_deliveries=self.max_deliveries,
             stream_trim_interval_seconds=self.stream_trim_interval_seconds,
-            worker_concurrency=self.worker_concurrency,
             worker_max_tasks_per_child=self.worker_max_tasks_per_child,
             worker_max_memory_mb=self.worker_max_memory_mb,
             delayed_poll_seconds=self.delayed_poll_seconds,

@@ -1,1 +1,1 @@
-"""The scheduler process: the `TaskiqScheduler` and its schedule sources."""
+"""The scheduler process, `python -m scheduler tasks.registry` (scheduler/__main__.py)."""

@@ -8,7 +8,8 @@ from honcho.environ import parse as honcho_parse
 from core.settings import Settings
 from tests.support.processes import ROOT
 
-PROCESS_ONLY = {"HOST", "PORT", "WORKER_DRAIN_SECONDS"}  # read by the Procfile, not by Settings
+# Read by the Procfile, not by Settings.
+PROCESS_ONLY = {"HOST", "PORT", "WORKER_CONCURRENCY", "WORKER_DRAIN_SECONDS"}
 
 
 def example() -> str:

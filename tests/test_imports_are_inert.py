@@ -17,7 +17,7 @@ PROBE = textwrap.dedent(
 
     sys.addaudithook(audit)
 
-    import app.main, tasks.registry, scheduler.main  # noqa: E401,F401
+    import app.main, tasks.registry, scheduler.__main__  # noqa: E401,F401
 
     from redis.asyncio.connection import AbstractConnection
     from sqlalchemy.engine import Engine

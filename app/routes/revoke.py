@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from taskiq_durable.revoke import TASK_ID_PATTERN, revoke
 
-from app.deps import RedisDep, SettingsDep
+from app.deps import SettingsDep
+from tasks.broker import broker
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -25,11 +26,10 @@ class Revoked(BaseModel):
 @router.post("/{task_id}/revoke", status_code=status.HTTP_202_ACCEPTED)
 async def revoke_task(
     task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN)],
-    redis: RedisDep,
     settings: SettingsDep,
 ) -> Revoked:
     try:
-        recorded = await revoke(redis, settings.durable(), task_id)
+        recorded = await revoke(broker.results, settings.durable(), task_id)
     except RedisError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "task store unavailable") from exc
     if not recorded:

@@ -1,23 +1,24 @@
 """`uvicorn bench.taskiq_side.antipattern:app`: what the articles warn about, for W4 only.
 
 The stack's web app, whose lifespan also starts the receiver and the scheduler inside the web
-process with `asyncio.create_task(run_receiver_task(...))` / `run_scheduler_task(...)`, so
+process with `asyncio.create_task(run_receiver_task(...))` / `run_scheduler(...)`, so
 tasks and schedules compete with requests for one event loop. Never deploy this.
 """
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq.api import run_receiver_task
 from taskiq_durable.receiver import DurableReceiver
+from taskiq_durable.scheduler.run import run_scheduler
 
 from app.lifespan import lifespan_for
 from app.main import create_app
 from bench.taskiq_side import tasks as bench_tasks
-from scheduler.main import scheduler
 from tasks import registry
 from tasks.broker import broker, settings
 
@@ -37,11 +38,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 run_receiver_task(
                     broker,
                     receiver_cls=DurableReceiver,
-                    max_async_tasks=settings.worker_concurrency,
+                    # The Procfile worker's `--max-async-tasks ${WORKER_CONCURRENCY:-100}`.
+                    max_async_tasks=int(os.environ.get("WORKER_CONCURRENCY", "100")),
                     run_startup=True,
                 )
             ),
-            asyncio.create_task(run_scheduler_task(scheduler)),
+            asyncio.create_task(run_scheduler(broker, settings.durable(), start_broker=False)),
         ]
         try:
             yield

@@ -76,7 +76,8 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
         check=True,
     ).stdout
     settings = json.loads(dumped)
-    processes, concurrency = settings["worker_processes"], settings["worker_concurrency"]
+    # The Procfile's `--max-async-tasks ${WORKER_CONCURRENCY:-100}`, which the receiver uses.
+    processes, concurrency = settings["worker_processes"], env.get("WORKER_CONCURRENCY", "100")
     pool, overflow = settings["db_pool_size"], settings["db_max_overflow"]
     shown = {
         "worker": f"{processes} processes × {concurrency} async tasks (WORKER_CONCURRENCY)",
@@ -86,7 +87,7 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
         "client wait": "taskiq_durable.results.ResultWaiter: one MGET per 5–100 ms tick",
         "processes": "Procfile worker/web/scheduler commands + bench.taskiq_side.tasks",
         "W7 kicks": "await noop.kiq() in a loop, in an async route of the real app",
-        "W5": "taskiq scheduler, LabelScheduleSource interval 1 s",
+        "W5": "python -m scheduler (the Procfile's), LabelScheduleSource interval 1 s",
     }
     return shown, processes * (pool + overflow)
 

@@ -5,8 +5,8 @@ import inspect
 from typing import Any
 
 import pytest
-from taskiq import InMemoryBroker, TaskiqMessage
-from taskiq_durable.interrupt import Execution, Executions
+from taskiq import TaskiqMessage
+from taskiq_durable.interrupt import Execution, Executions, interruptible
 
 
 class Soft(Exception):
@@ -154,10 +154,7 @@ async def test_after_the_body_finished_nothing_is_delivered() -> None:
 
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
-async def test_track_wraps_the_task_function_once_and_a_stop_keeps_it_from_starting(
-    kind: str,
-) -> None:
-    broker = InMemoryBroker()
+async def test_an_interruptible_task_stopped_before_it_starts_never_runs(kind: str) -> None:
     ran: list[str] = []
 
     async def async_body() -> None:
@@ -166,22 +163,31 @@ async def test_track_wraps_the_task_function_once_and_a_stop_keeps_it_from_start
     def sync_body() -> None:
         ran.append("sync")
 
-    task = broker.register_task(async_body if kind == "async" else sync_body, task_name="t")
+    body = async_body if kind == "async" else sync_body
     executions = Executions()
     message = TaskiqMessage(task_id="id", task_name="t", labels={}, args=[], kwargs={})
 
     async def run() -> None:
-        execution = executions.track(message, broker)
-        assert executions.track(message, broker) is execution  # one per message
+        execution = executions.track(message)
+        assert executions.track(message) is execution  # one per message
         assert executions.running("id") == [execution]
         execution.stop(Stopped())
-        result = task.original_func()
+        result = interruptible(body)()
         if inspect.isawaitable(result):
             await result
 
     with pytest.raises(Stopped):
         await asyncio.create_task(run())
     await asyncio.sleep(0)  # the task's done callbacks (which forget the execution) run
-    wrapped = task.original_func
-    assert wrapped.__wrapped__ in (async_body, sync_body)  # type: ignore[attr-defined]
     assert (ran, executions.task_ids()) == ([], [])
+    # One wrapper per function (taskiq caches by task name), and the function is left as it was.
+    assert interruptible(body) is interruptible(body)
+    assert interruptible(body).__wrapped__ is body  # type: ignore[attr-defined]
+
+
+async def test_an_interruptible_function_called_outside_any_execution_just_runs() -> None:
+    async def body(x: int) -> int:
+        await asyncio.sleep(0)
+        return x + 1
+
+    assert await interruptible(body)(1) == 2

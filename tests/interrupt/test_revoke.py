@@ -8,6 +8,7 @@ import time
 import httpx
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_durable.durable_broker import durable_broker
 from taskiq_durable.revoke import is_revoked, revoke
 
 from core.settings import Settings
@@ -20,6 +21,14 @@ from tests.support.processes import ROOT, free_port, wait_until
 RESULT_WAIT = 60.0
 # The target is 1 s from the revoke to the task's stop; 2x slack for a shared, busy machine.
 STOP_BOUND = 2 * 1.0
+
+
+async def revoke_id(broker: AsyncBroker, settings: Settings, task_id: str) -> bool:
+    return await revoke(durable_broker(broker).results, settings.durable(), task_id)
+
+
+async def revoked(broker: AsyncBroker, settings: Settings, task_id: str) -> bool:
+    return await is_revoked(durable_broker(broker).results, settings.durable(), task_id)
 
 
 async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
@@ -52,7 +61,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
 
         result = await task.wait_result(timeout=RESULT_WAIT)
         assert type(result.error).__name__ == "TaskRevoked"
-        assert await is_revoked(redis_client, settings.durable(), task.task_id)
+        assert await revoked(client_broker, settings, task.task_id)
 
         # The worker keeps serving; a task that succeeded can't be revoked any more.
         after = await kicker.kiq("after", 0)
@@ -62,7 +71,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
             409,
             {"detail": f"task {after.task_id} already succeeded"},
         )
-        assert not await is_revoked(redis_client, settings.durable(), after.task_id)
+        assert not await revoked(client_broker, settings, after.task_id)
         assert (await http.post("/tasks/not%20an%20id/revoke")).status_code == 422
 
         # Revoked while the children run (they learn it from the channel, not from a load at
@@ -104,7 +113,7 @@ async def test_a_queued_task_revoked_from_the_cli_never_starts(
     stdout, _ = await asyncio.wait_for(cli.communicate(), timeout=60)
     assert (cli.returncode, stdout.decode()) == (0, f"revoked {queued.task_id}\n")
     # A status reader sees it at once, and so does a caller waiting for the result.
-    assert await is_revoked(redis_client, settings.durable(), queued.task_id)
+    assert await revoked(client_broker, settings, queued.task_id)
     assert type((await queued.wait_result(timeout=1)).error).__name__ == "TaskRevoked"
 
     # One child running one task at a time: once "after" ran, "q" went through the worker.
@@ -117,23 +126,23 @@ async def test_a_queued_task_revoked_from_the_cli_never_starts(
 
 
 async def test_revoke_records_state_for_status_readers(
-    settings: Settings, redis_client: Redis
+    settings: Settings, client_broker: AsyncBroker, redis_client: Redis
 ) -> None:
     result_key = settings.key("result")
     # Unknown (or queued) id: revoked; a stored error (a retry pending): still revocable.
-    assert await revoke(redis_client, settings.durable(), "never-seen")
-    assert await is_revoked(redis_client, settings.durable(), "never-seen")
+    assert await revoke_id(client_broker, settings, "never-seen")
+    assert await revoked(client_broker, settings, "never-seen")
     failed = b'{"is_err": true, "return_value": null, "execution_time": 0.1, "error": null}'
     await redis_client.set(f"{result_key}:failed-once", failed)
-    assert await revoke(redis_client, settings.durable(), "failed-once")
-    assert await is_revoked(redis_client, settings.durable(), "failed-once")
+    assert await revoke_id(client_broker, settings, "failed-once")
+    assert await revoked(client_broker, settings, "failed-once")
     assert await redis_client.get(f"{result_key}:failed-once") == failed  # not overwritten
     # A success stays a success.
     success = b'{"is_err": false, "return_value": 1, "execution_time": 0.1, "error": null}'
     await redis_client.set(f"{result_key}:done", success)
-    assert not await revoke(redis_client, settings.durable(), "done")
-    assert not await is_revoked(redis_client, settings.durable(), "done")
-    assert not await is_revoked(redis_client, settings.durable(), "nobody-revoked-this")
+    assert not await revoke_id(client_broker, settings, "done")
+    assert not await revoked(client_broker, settings, "done")
+    assert not await revoked(client_broker, settings, "nobody-revoked-this")
     # The revoke outlives nothing it guards: it expires with the results.
     ttl = await redis_client.ttl(settings.key("revoked", "never-seen"))
     assert 0 < ttl <= settings.result_ttl_seconds

@@ -1,8 +1,11 @@
-"""Real `taskiq scheduler` processes on real Redis: each tick is sent once, whatever happens."""
+"""Real scheduler processes (`python -m scheduler`, the Procfile line) on real Redis: each tick is
+sent once, whatever happens; they stop gracefully on a signal and refuse a broken setup."""
 
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.engine import make_url
 from taskiq import ScheduledTask
 
 from core.settings import Settings
@@ -101,3 +104,54 @@ def test_a_tick_missed_while_no_scheduler_ran_is_caught_up_once_or_skipped(
     assert [s.tick for s in sent(settings, "hourly-catch-up")] == [hour]
     assert sent(settings, "hourly-skip") == []
     assert [s.tick for s in sent(settings, "one-off")] == [now - timedelta(hours=1)]
+
+
+def test_sigterm_stops_the_scheduler_gracefully_and_a_second_signal_at_once(
+    settings: Settings, start: StartProcess
+) -> None:
+    add_schedule(settings, schedule("every-second", interval=1))
+    scheduler = start("scheduler", SCHEDULER)
+    wait_started(scheduler)
+    wait_until(lambda: sent(settings, "every-second"), within=30, what="a tick")
+    asked = time.monotonic()
+    scheduler.stop(sig=signal.SIGTERM, grace=10)
+    took = time.monotonic() - asked
+    log = scheduler.log()
+    assert scheduler.popen.returncode == 0, log
+    assert "SIGTERM: stopping after the tick being sent" in log
+    assert "scheduler stopped" in log
+    assert "Traceback" not in log
+    print(f"scheduler stopped {took:.2f}s after SIGTERM")
+    assert took < 5  # one loop iteration (SCHEDULER_POLL_SECONDS=0.5) and the shutdowns
+
+    # Still waiting for the release step (a database that never migrates): SIGINT stops it.
+    waiting = start("waiting", SCHEDULER, DATABASE_URL=_unmigrated(settings))
+    wait_until(
+        lambda: "waiting for the release step" in waiting.log(),
+        within=30,
+        what="the wait for the release step",
+    )
+    waiting.stop(sig=signal.SIGINT, grace=10)
+    assert waiting.popen.returncode == 0, waiting.log()
+    assert "SIGINT: stopping now" in waiting.log()
+
+
+def test_a_task_module_that_does_not_import_stops_the_scheduler(
+    settings: Settings, start: StartProcess
+) -> None:
+    broken = start(
+        "scheduler", SCHEDULER.replace("tasks.registry", "tasks.registry no.such.module")
+    )
+    wait_until(lambda: broken.popen.poll() is not None, within=60, what="the scheduler to exit")
+    assert broken.popen.returncode != 0
+    assert "No module named 'no'" in broken.log()
+    assert "Startup completed." not in broken.log()
+
+
+def _unmigrated(settings: Settings) -> str:
+    """A database URL on the test server whose database never gets a schema."""
+    return (
+        make_url(settings.database_url)
+        .set(database="postgres")
+        .render_as_string(hide_password=False)
+    )

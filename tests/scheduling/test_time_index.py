@@ -42,7 +42,7 @@ async def test_past_one_offs_are_read_from_the_index_and_forgotten_once_sent(
         assert await source.get_schedules() == []
         # Only the future minute's list is left in the index.
         assert await redis_client.zrange(settings.key("schedule", "times"), 0, -1) == [
-            source._get_time_key(now + timedelta(hours=1)).encode()
+            source.keys.time(now + timedelta(hours=1)).encode()
         ]
     finally:
         await bypass.shutdown()

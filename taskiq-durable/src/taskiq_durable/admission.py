@@ -13,7 +13,7 @@ import time
 
 from taskiq import AsyncBroker, TaskiqMessage
 
-from taskiq_durable.dead_letters.checks import CallShape, check_message, poison_letter
+from taskiq_durable.dead_letters.checks import CallShape, Checked, check_message, poison_letter
 from taskiq_durable.dead_letters.letters import DeadLetter
 from taskiq_durable.delayed import ETA, DelayedDelivery, delayed_delivery, relabel
 from taskiq_durable.durable_broker import durable_broker
@@ -36,10 +36,11 @@ class Admission:
         self._limiter: RateLimiter | None = None
         self._max_deliveries = self._broker.config.max_deliveries
 
-    async def admit(self, raw: bytes, times_delivered: int = 1) -> bool:
-        """True: run the message now. False: it was stored elsewhere; acknowledge it."""
+    async def admit(self, raw: bytes, times_delivered: int = 1) -> TaskiqMessage | None:
+        """The message to run now, as decoded (labels not parsed yet); None when it was stored
+        elsewhere and is to be acknowledged."""
         # Poison first: the checks below are part of the handling that may be what keeps failing.
-        checked: TaskiqMessage | DeadLetter
+        checked: Checked | DeadLetter
         if poison := poison_error(times_delivered, self._max_deliveries):
             checked = poison_letter(self._broker, raw, poison, attempts=times_delivered - 1)
         else:
@@ -52,8 +53,8 @@ class Admission:
                 checked.reason.value,
                 checked.error,
             )
-            return False
-        return not await self._park(checked)
+            return None
+        return None if await self._park(checked.message) else checked.received
 
     async def _park(self, message: TaskiqMessage) -> bool:
         delayed = delayed_delivery(self._broker)

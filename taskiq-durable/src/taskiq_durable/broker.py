@@ -12,7 +12,6 @@ from taskiq_pipelines import PipelineMiddleware
 
 from taskiq_durable.canvas.middleware import CanvasMiddleware
 from taskiq_durable.config import DurableConfig
-from taskiq_durable.connections import stale_connection_retry
 from taskiq_durable.dead_letters.store import DeadLetterStore
 from taskiq_durable.delayed import DelayedDelivery
 from taskiq_durable.durable_broker import DurableBroker
@@ -30,12 +29,7 @@ __all__ = ["build_broker"]
 
 def build_broker(config: DurableConfig, *, dead_letters: DeadLetterStore) -> DurableBroker:
     # JSON, one Redis client per process, batched reads for taskiq_durable.results' waiter.
-    results = ResultBackend(
-        config.redis_url,
-        result_ex_time=config.result_ttl_seconds,
-        prefix_str=config.key("result"),
-        retry=stale_connection_retry(),  # the first call after a Redis restart must not fail
-    )
+    results = ResultBackend.for_config(config)
     # Reclaim on a timer, heartbeats, bounded prefetch, hand-back, safe trimming, recycling:
     # see taskiq_durable/streams/ and docs/delivery.md.
     broker = DurableBroker(config, dead_letters)

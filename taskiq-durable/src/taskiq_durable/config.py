@@ -37,8 +37,6 @@ class DurableConfig:
     # A message delivered more than this many times is a poison message (0 = never).
     max_deliveries: int = 5
     stream_trim_interval_seconds: float = 60.0
-    # Messages one worker child holds at once (running + fetched): taskiq's --max-async-tasks.
-    worker_concurrency: int = 100
     worker_max_tasks_per_child: int = 0
     worker_max_memory_mb: int = 0
     # How long an idle delayed-delivery poller sleeps between looks at the due set.

@@ -6,6 +6,7 @@ from taskiq import AsyncBroker
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.dead_letters.store import DeadLetterStore
 from taskiq_durable.queues import stream_name
+from taskiq_durable.result_backend import ResultBackend
 from taskiq_durable.streams import DeliveryConfig, StreamBroker
 
 __all__ = ["DurableBroker", "durable_broker"]
@@ -24,6 +25,17 @@ class DurableBroker(StreamBroker):
         )
         self.config = config
         self.dead_letters = dead_letters
+
+    @property
+    def results(self) -> ResultBackend:
+        """The library's result backend (`build_broker` sets it): revoke and the waiter need it."""
+        backend = self.result_backend
+        if not isinstance(backend, ResultBackend):
+            raise TypeError(
+                f"the broker's result backend is a {type(backend).__name__}, not"
+                " taskiq_durable.result_backend.ResultBackend: build it with build_broker"
+            )
+        return backend
 
 
 def durable_broker(broker: AsyncBroker) -> DurableBroker:

@@ -1,8 +1,9 @@
 """Stopping a running task from outside it: the mechanism behind time limits and revoke.
 
-taskiq runs each message in its own asyncio task but offers no way to reach into it. Here every
-task function is wrapped (once, on its first message in a worker child) so that its coroutine is
-driven through `Execution`, which can, from a timer or a pub/sub listener:
+taskiq runs each message in its own asyncio task but offers no way to reach into it. Here the
+receiver (`taskiq_durable.receiver.DurableReceiver.run_task`, where taskiq hands it the function
+to run) runs every task function through `interruptible`, so that its coroutine is driven
+through the `Execution` of the message, which can, from a timer or a pub/sub listener:
 
 - `interrupt(exc)`: raise `exc` inside the task at its current `await` (the soft time limit);
   the task may catch it and clean up.
@@ -20,12 +21,13 @@ import enum
 import functools
 import inspect
 import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Generator
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
-from taskiq import AsyncBroker, TaskiqMessage
+from taskiq import TaskiqMessage
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +138,21 @@ class _Driven(Generic[T]):
 _current: ContextVar[Execution | None] = ContextVar("taskiq_execution", default=None)
 
 
+def interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func`, driven by the execution of the message being run, if any. One wrapper per
+    function (cached): taskiq caches a task's signature and dependencies by task name."""
+    wrapped = _wrappers.get(func)
+    if wrapped is None:
+        wrapped = _wrappers[func] = _wrap(func)
+    return wrapped
+
+
+_wrappers: "weakref.WeakKeyDictionary[Callable[..., Any], Callable[..., Any]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The task function, driven by the execution of the message being run, if any."""
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -162,7 +177,6 @@ def _wrap(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
 
         wrapped = run_sync
-    wrapped.__interruptible__ = True  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -173,7 +187,7 @@ class Executions:
         # A set per id: an at-least-once queue may deliver one message twice to one child.
         self._running: defaultdict[str, set[Execution]] = defaultdict(set)
 
-    def track(self, message: TaskiqMessage, broker: AsyncBroker) -> Execution:
+    def track(self, message: TaskiqMessage) -> Execution:
         """The execution of `message`, created on the first call from its pre_execute."""
         execution = _current.get()
         if execution is not None and execution.task_id == message.task_id:
@@ -181,9 +195,6 @@ class Executions:
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("track() must be called from a middleware's pre_execute")
-        found = broker.find_task(message.task_name)
-        if found is not None and not getattr(found.original_func, "__interruptible__", False):
-            found.original_func = _wrap(found.original_func)
         execution = Execution(message.task_id, task)
         _current.set(execution)
         self._running[message.task_id].add(execution)

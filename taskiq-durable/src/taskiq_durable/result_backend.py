@@ -3,25 +3,28 @@
 `RedisAsyncResultBackend` builds a new `redis.asyncio.Redis` for every call (`Redis.__init__`
 copies its table of response callbacks each time: about a tenth of a worker child's CPU per
 task, see docs/benchmarks.md). This subclass builds one client on the backend's pool in
-`startup()` (run by `broker.startup()` in every process) and reuses it. The pool, its
-`core.resources.stale_connection_retry` and the key layout are taskiq-redis's, unchanged.
+`startup()` (run by `broker.startup()` in every process) and reuses it. The pool is
+taskiq-redis's, with `stale_connection_retry`; the key layout is too (taskiq_durable.compat).
 
 `read_many` reads a batch of stored results in one round trip and `load` parses one as
-`get_result` does, for `taskiq_durable.results.ResultWaiter`.
+`get_result` does, for `taskiq_durable.results.ResultWaiter`; `set_result_in` adds a write to a
+caller's transaction (`taskiq_durable.revoke`).
 """
 
 from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from taskiq import TaskiqResult
 from taskiq.depends.progress_tracker import TaskProgress
 from taskiq.serializers import JSONSerializer
 from taskiq_redis import RedisAsyncResultBackend
 from taskiq_redis.exceptions import ResultIsMissingError
-from taskiq_redis.redis_backend import PROGRESS_KEY_SUFFIX
 
-from taskiq_durable.connections import started
+from taskiq_durable.compat import PROGRESS_KEY_SUFFIX, result_key
+from taskiq_durable.config import DurableConfig
+from taskiq_durable.connections import stale_connection_retry, started
 
 __all__ = ["ResultBackend"]
 
@@ -43,10 +46,21 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
             prefix_str=prefix_str,
             **connection_kwargs,
         )
+        self._prefix = prefix_str
         self._client: Redis | None = None
 
+    @classmethod
+    def for_config(cls, config: DurableConfig) -> "ResultBackend":
+        return cls(
+            config.redis_url,
+            result_ex_time=config.result_ttl_seconds,
+            prefix_str=config.key("result"),
+            retry=stale_connection_retry(),  # the first call after a Redis restart must not fail
+        )
+
     @property
-    def _redis(self) -> Redis:
+    def redis(self) -> Redis:
+        """This process's client of the result store (after `startup()`)."""
         return started(self._client, "the result backend")
 
     async def startup(self) -> None:
@@ -58,7 +72,11 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
         await super().shutdown()  # disconnects the pool the client used
 
     def key(self, task_id: str) -> str:
-        return self._task_name(task_id)
+        return result_key(self._prefix, task_id)
+
+    def dump(self, result: TaskiqResult[Any]) -> bytes:
+        """A result as it is stored: JSON."""
+        return self.serializer.dumpb(result.model_dump(mode="json"))
 
     def load(self, raw: bytes | str, with_logs: bool = False) -> TaskiqResult[Any]:
         """A stored result, parsed as taskiq-redis's `get_result` does."""
@@ -69,14 +87,19 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
         return result
 
     async def set_result(self, task_id: str, result: TaskiqResult[Any]) -> None:
-        value = self.serializer.dumpb(result.model_dump(mode="json"))
-        await self._redis.set(self.key(task_id), value, ex=self.result_ex_time)
+        await self.redis.set(self.key(task_id), self.dump(result), ex=self.result_ex_time)
+
+    def set_result_in(
+        self, pipe: Pipeline, task_id: str, result: TaskiqResult[Any], *, unless_stored: bool
+    ) -> None:
+        """Queue the write of `result` on `pipe`; with `unless_stored`, a stored one is kept."""
+        pipe.set(self.key(task_id), self.dump(result), ex=self.result_ex_time, nx=unless_stored)
 
     async def is_result_ready(self, task_id: str) -> bool:
-        return bool(await self._redis.exists(self.key(task_id)))
+        return bool(await self.redis.exists(self.key(task_id)))
 
     async def get_result(self, task_id: str, with_logs: bool = False) -> TaskiqResult[Any]:
-        raw = await self._redis.get(self.key(task_id))
+        raw = await self.redis.get(self.key(task_id))
         if raw is None:
             raise ResultIsMissingError
         return self.load(raw, with_logs)
@@ -85,7 +108,7 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
         """The stored result of each id, unparsed, None where there is none: one round trip."""
         if not task_ids:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             for start in range(0, len(task_ids), MGET_SLICE):
                 pipe.mget([self.key(task_id) for task_id in task_ids[start : start + MGET_SLICE]])
             slices: list[list[bytes | str | None]] = await pipe.execute()
@@ -93,12 +116,10 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
 
     async def set_progress(self, task_id: str, progress: TaskProgress[Any]) -> None:
         value = self.serializer.dumpb(progress.model_dump(mode="json"))
-        await self._redis.set(
-            self.key(task_id) + PROGRESS_KEY_SUFFIX, value, ex=self.result_ex_time
-        )
+        await self.redis.set(self.key(task_id) + PROGRESS_KEY_SUFFIX, value, ex=self.result_ex_time)
 
     async def get_progress(self, task_id: str) -> TaskProgress[Any] | None:
-        raw = await self._redis.get(self.key(task_id) + PROGRESS_KEY_SUFFIX)
+        raw = await self.redis.get(self.key(task_id) + PROGRESS_KEY_SUFFIX)
         if raw is None:
             return None
         data = raw if isinstance(raw, bytes) else raw.encode()

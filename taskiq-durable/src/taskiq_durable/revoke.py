@@ -1,4 +1,4 @@
-"""Revoke a task by id, from any process: `await revoke(redis, settings, task_id)`.
+"""Revoke a task by id, from any process: `await revoke(broker.results, settings, task_id)`.
 
 A service's CLI calls `run_cli(config, argv)` (this repository's: `python -m tasks.revoke ID`).
 
@@ -9,16 +9,15 @@ A revoke, for a task that has not succeeded yet:
    loads that set when it subscribes and keeps it current from step 3, and checks it (in
    memory) before it starts a message, so a queued (or retried, or redelivered) copy never
    starts;
-2. stores a result for the id marking it revoked, unless a result is already stored: JSON like
-   every result, `is_err: true`, `error.exc_type == "TaskRevoked"`
-   (`exc_module "taskiq_durable.revoke"`),
-   so `wait_result()` answers at once;
+2. stores, through the result backend, a result for the id whose error is `TaskRevoked`,
+   unless a result is already stored, so `wait_result()` answers at once;
 3. publishes the id on `<prefix>:revoke`: every worker child cancels its running execution of
    it at its next `await`; that execution ends with `TaskRevoked` and its result says so too.
 
-Reading the state (for `GET /tasks/{task_id}`): `await is_revoked(redis, settings, task_id)` is
-True once a revoke is on record and the task did not succeed before it. A task that already
-succeeded is not revoked (`revoke` returns False) and keeps its result.
+Reading the state: `await is_revoked(broker.results, settings, task_id)` is True once a revoke
+is on record and the task did not succeed before it (the result backend parses the stored
+result, whose error is a `TaskRevoked` again). A task that already succeeded is not revoked
+(`revoke` returns False) and keeps its result.
 
 `TaskRevoked` derives from `BaseException`, like `CancelledError`: `except Exception` in a task
 does not swallow it, and retry and dead-letter middlewares must neither retry nor dead-letter it
@@ -27,18 +26,19 @@ does not swallow it, and retry and dead-letter middlewares must neither retry no
 
 import argparse
 import asyncio
-import json
 import re
 import sys
 import time
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from taskiq import TaskiqResult
+from taskiq.exceptions import SecurityError
+from taskiq_redis.exceptions import ResultIsMissingError
 
 from taskiq_durable.config import DurableConfig
-from taskiq_durable.connections import create_redis
+from taskiq_durable.result_backend import ResultBackend
 
 TASK_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
 
@@ -75,48 +75,37 @@ async def active_revokes(redis: Redis, settings: DurableConfig) -> dict[str, flo
     }
 
 
-def _result_key(settings: DurableConfig, task_id: str) -> str:
-    # Where RedisAsyncResultBackend(prefix_str=settings.key("result")) in tasks.broker keeps it.
-    return settings.key("result", task_id)
-
-
-def _stored(raw: bytes | str | None) -> dict[str, object] | None:
+async def _stored(results: ResultBackend, task_id: str) -> TaskiqResult[Any] | None:
+    """The stored result of `task_id`, read by the result backend; None if none can be read."""
     try:
-        value = json.loads(raw) if raw is not None else None
-    except ValueError:
+        return await results.get_result(task_id)
+    except ResultIsMissingError:
         return None
-    return value if isinstance(value, dict) else None
+    except (ValueError, SecurityError):
+        return None  # not a result this backend wrote (pydantic's ValidationError is a ValueError)
 
 
-def _succeeded(raw: bytes | str | None) -> bool:
-    stored = _stored(raw)
-    return stored is not None and stored.get("is_err") is False
-
-
-def _says_revoked(raw: bytes | str | None) -> bool:
-    error = (_stored(raw) or {}).get("error")
-    return isinstance(error, dict) and error.get("exc_type") == TaskRevoked.__name__
-
-
-def revoked_result(task_id: str) -> bytes:
-    result = TaskiqResult[None](
+def revoked_result(task_id: str) -> TaskiqResult[None]:
+    return TaskiqResult[None](
         is_err=True, return_value=None, execution_time=0.0, error=TaskRevoked(task_id)
     )
-    return json.dumps(result.model_dump(mode="json")).encode()
 
 
-async def revoke(redis: Redis, settings: DurableConfig, task_id: str) -> bool:
-    """Revoke `task_id` everywhere; False, recording nothing, if it already succeeded."""
+async def revoke(results: ResultBackend, settings: DurableConfig, task_id: str) -> bool:
+    """Revoke `task_id` everywhere; False, recording nothing, if it already succeeded.
+
+    `results` is the broker's started result backend (`DurableBroker.results`); the revoke's own
+    keys go through its client too, into one transaction with the result it stores."""
     if not re.fullmatch(TASK_ID_PATTERN, task_id):
         raise ValueError(f"not a task id: {task_id!r}")
-    result_key = _result_key(settings, task_id)
-    if _succeeded(await redis.get(result_key)):
+    stored = await _stored(results, task_id)
+    if stored is not None and not stored.is_err:
         return False
     ttl = settings.result_ttl_seconds
     now = time.time()
-    async with redis.pipeline(transaction=True) as pipe:
+    async with results.redis.pipeline(transaction=True) as pipe:
         pipe.set(revoked_key(settings, task_id), b"1", ex=ttl)
-        pipe.set(result_key, revoked_result(task_id), ex=ttl, nx=True)
+        results.set_result_in(pipe, task_id, revoked_result(task_id), unless_stored=True)
         pipe.zadd(revokes_key(settings), {task_id: now + ttl})
         pipe.zremrangebyscore(revokes_key(settings), "-inf", now)
         # After the key: a child that misses the message has already seen the key, or will.
@@ -125,24 +114,30 @@ async def revoke(redis: Redis, settings: DurableConfig, task_id: str) -> bool:
     return True
 
 
-async def is_revoked(redis: Redis, settings: DurableConfig, task_id: str) -> bool:
+async def is_revoked(results: ResultBackend, settings: DurableConfig, task_id: str) -> bool:
     """True when `task_id` was revoked and did not succeed before the revoke."""
-    marker, raw = await redis.mget([revoked_key(settings, task_id), _result_key(settings, task_id)])
-    return _says_revoked(raw) or (marker is not None and not _succeeded(raw))
+    stored = await _stored(results, task_id)
+    if stored is not None:
+        if isinstance(stored.error, TaskRevoked):
+            return True
+        if not stored.is_err:
+            return False
+    return bool(await results.redis.exists(revoked_key(settings, task_id)))
 
 
 async def _revoke_all(settings: DurableConfig, task_ids: list[str]) -> int:
-    redis = create_redis(settings.redis_url)
+    results = ResultBackend.for_config(settings)
+    await results.startup()
     status = 0
     try:
         for task_id in task_ids:
-            if await revoke(redis, settings, task_id):
+            if await revoke(results, settings, task_id):
                 print(f"revoked {task_id}")
             else:
                 print(f"{task_id} already succeeded: not revoked")
                 status = 1
     finally:
-        await redis.aclose()
+        await results.shutdown()
     return status
 
 

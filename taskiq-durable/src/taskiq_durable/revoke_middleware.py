@@ -60,7 +60,7 @@ class RevokeMiddleware(TaskiqMiddleware):
 
     def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
         # Tracked before the check: a revoke landing after it is then found by the listener.
-        execution = self._executions.track(message, self.broker)
+        execution = self._executions.track(message)
         if self._is_revoked(message.task_id):
             logger.info("task %s %s was revoked: not started", message.task_name, message.task_id)
             execution.stop(TaskRevoked(message.task_id))

@@ -94,7 +94,7 @@ class TimeLimitMiddleware(TaskiqMiddleware):
         return message
 
     def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
-        execution = self._executions.track(message, self.broker)
+        execution = self._executions.track(message)
         try:
             limits = parse_limits(message.labels)
         except ValueError as exc:

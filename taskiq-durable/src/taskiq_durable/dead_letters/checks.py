@@ -5,6 +5,7 @@ does a poison message (delivered too often, taskiq_durable/streams/poison.py), w
 """
 
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,24 +21,17 @@ from taskiq_durable.delayed import ETA
 from taskiq_durable.lifecycle import check_flags
 from taskiq_durable.rate_limit import RATE_LIMIT, parse_rate
 
-__all__ = ["CallShape", "check_message", "poison_letter"]
+__all__ = ["CallShape", "Checked", "check_message", "poison_letter"]
 
 
 def _dependency_types() -> tuple[type, ...]:
-    """Markers of injected parameters: taskiq's, and FastAPI's where it is installed (tasks
-    shared with routes through taskiq-fastapi declare theirs with `Depends`)."""
-    try:
-        from fastapi.params import Depends
-    except ImportError:
-        return (Dependency,)
-    return (Dependency, Depends)
-
-
-_DEPENDENCY_TYPES = _dependency_types()
-
-
-def _is_dependency(marker: object) -> bool:
-    return isinstance(marker, _DEPENDENCY_TYPES)
+    """Markers of injected parameters: taskiq's, and FastAPI's when FastAPI is loaded (tasks
+    shared with routes through taskiq-fastapi declare theirs with `Depends`). Looked up, not
+    imported: a task with a FastAPI marker has loaded FastAPI, and a worker without one needs
+    none."""
+    params = sys.modules.get("fastapi.params")
+    depends = getattr(params, "Depends", None)
+    return (Dependency,) if depends is None else (Dependency, depends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +44,14 @@ class CallShape:
     @classmethod
     def of(cls, func: Callable[..., Any]) -> "CallShape":
         hints = typing.get_type_hints(func, include_extras=True)
+        markers = _dependency_types()
         params = [
             param
             for name, param in inspect.signature(func).parameters.items()
-            if not _is_dependency(param.default)
-            and not any(_is_dependency(m) for m in getattr(hints.get(name), "__metadata__", ()))
+            if not isinstance(param.default, markers)
+            and not any(
+                isinstance(m, markers) for m in getattr(hints.get(name), "__metadata__", ())
+            )
         ]
         adapters = {
             p.name: TypeAdapter(hints[p.name]) for p in params if hints.get(p.name, Any) is not Any
@@ -101,12 +98,25 @@ def _label_error(labels: Mapping[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A message that may run."""
+
+    # As the broker's formatter decoded it, labels not yet parsed: what taskiq's receiver
+    # callback is handed instead of decoding the bytes again (taskiq_durable.receiver).
+    received: TaskiqMessage
+    # Its labels parsed, as taskiq parses them: what the checks and the parking read.
+    message: TaskiqMessage
+
+
 def check_message(
     broker: AsyncBroker, raw: bytes, shapes: dict[str, CallShape]
-) -> TaskiqMessage | DeadLetter:
+) -> Checked | DeadLetter:
     """The decoded message when it can run; otherwise its dead letter. `shapes` is a cache."""
     try:
-        message = broker.formatter.loads(raw)
+        received = broker.formatter.loads(raw)
+        # A copy of the labels: parsing rewrites them in place, and taskiq parses `received`.
+        message = received.model_copy(update={"labels": dict(received.labels)})
         message.parse_labels()
     except (TypeError, ValueError) as exc:
         return from_raw(raw, f"cannot decode message: {exc}")
@@ -124,7 +134,7 @@ def check_message(
         shape = shapes[message.task_name] = CallShape.of(task.original_func)
     if error := shape.error(message.args, message.kwargs):
         return from_message(message, DeadLetterReason.BAD_ARGUMENTS, error)
-    return message
+    return Checked(received, message)
 
 
 def poison_letter(broker: AsyncBroker, raw: bytes, error: str, *, attempts: int) -> DeadLetter:

@@ -8,6 +8,7 @@ through taskiq's own `TaskiqScheduler.on_ready` (source `pre_send`, kick, `post_
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -64,15 +65,25 @@ class TickLoop:
         self._refreshed_at = NEVER
         self._version = -1
         self._rejected: set[str] = set()
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
+        """Tick until `stop()`; an iteration under way (a tick being sent) is finished first."""
+        while not self._stopping.is_set():
             try:
                 await self._iterate()
             except Exception:
                 # One bad schedule or a Redis outage must not stop every other schedule.
                 logger.exception("scheduler loop iteration failed; retrying")
-                await asyncio.sleep(self._poll.total_seconds())
+                await self._sleep(self._poll.total_seconds())
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, or less if `stop()` is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), max(0.0, seconds))
 
     async def _iterate(self) -> None:
         now = self._clock()
@@ -190,4 +201,4 @@ class TickLoop:
         for entry in self._entries.values():
             if entry.next_due is not None and entry.next_due < wake:
                 wake = entry.next_due
-        await asyncio.sleep(max(0.0, (wake - self._clock()).total_seconds()))
+        await self._sleep((wake - self._clock()).total_seconds())

@@ -5,8 +5,8 @@ What it changes (docs/delivery.md has the why of each):
 - messages being run are heartbeated, so a long task is never handed to a second worker;
 - reclaimed messages carry their delivery count, so the receiver can dead-letter a poison
   message instead of running it for ever;
-- one child fetches at most what it can run (`capacity` minus what it holds), and gives back
-  what it fetched but will not run, at once, when it stops;
+- one child fetches at most what it can run (its receiver's limit, `hold_at_most`, minus what
+  it holds), and gives back what it fetched but will not run, at once, when it stops;
 - a Redis outage pauses `listen()` (bounded backoff, one log line) instead of killing the child;
 - acknowledged entries are trimmed, never undelivered or pending ones;
 - a child recycles itself after N tasks or past a memory limit.
@@ -27,6 +27,7 @@ from taskiq import AckableMessage
 from taskiq_redis import RedisStreamBroker
 
 from taskiq_durable.connections import stale_connection_retry, started
+from taskiq_durable.fatal import stop_worker
 from taskiq_durable.streams.ack import StreamAck
 from taskiq_durable.streams.config import DeliveryConfig
 from taskiq_durable.streams.handback import hand_back
@@ -61,10 +62,12 @@ class StreamBroker(RedisStreamBroker):
             xread_block=delivery.read_block_ms,
             maxlen=None,  # trimmed by id instead, see taskiq_durable/streams/trim.py
             idle_timeout=delivery.redelivery_timeout_ms,
-            xread_count=delivery.capacity,
+            xread_count=None,  # each read is sized by `_fetch`
             retry=stale_connection_retry(),
         )
         self.delivery = delivery
+        # Messages one worker child holds at once (running + fetched), set by its receiver.
+        self._capacity: int | None = None
         self._inflight = InFlight()
         self._recycle = RecyclePolicy(delivery.max_tasks_per_child, delivery.max_memory_mb)
         self._fetched = 0
@@ -74,6 +77,17 @@ class StreamBroker(RedisStreamBroker):
         self._client: Redis | None = None
 
     @property
+    def capacity(self) -> int | None:
+        """Messages a worker child holds at most, once its receiver has said (`hold_at_most`)."""
+        return self._capacity
+
+    def hold_at_most(self, messages: int) -> None:
+        """Fetch no more than `messages` at once: the receiver's limit (StreamReceiver)."""
+        if messages < 1:
+            raise ValueError(f"a worker child must hold at least one message, not {messages}")
+        self._capacity = messages
+
+    @property
     def _redis(self) -> Redis:
         return started(self._client, "the stream broker's worker client")
 
@@ -81,6 +95,11 @@ class StreamBroker(RedisStreamBroker):
         if self.is_worker_process:
             require_uvloop()
             require_stream_receiver(self.state)
+            if self._capacity is None:
+                raise stop_worker(
+                    "the stream broker fetches at most what a child runs: start `taskiq worker`"
+                    " with --max-async-tasks N (N > 0)"
+                )
             self.consumer_name = consumer_name()
         await super().startup()
         if self.is_worker_process:
@@ -154,7 +173,7 @@ class StreamBroker(RedisStreamBroker):
         """The next deliveries for this consumer: orphans first, then new messages."""
         while True:
             # The receiver asks only when it has a free slot; all we hold is running or queued.
-            count = max(1, self.delivery.capacity - len(self._inflight))
+            count = max(1, started(self._capacity, "the receiver's limit") - len(self._inflight))
             try:
                 deliveries = await reclaimer.claim(redis, self.consumer_name, count=count)
                 if not deliveries:
@@ -164,7 +183,7 @@ class StreamBroker(RedisStreamBroker):
                     raise
                 # The stream or group is gone (a Redis restarted without persistence).
                 logger.warning("consumer group missing on %s; declaring it again", self.queue_name)
-                await self._declare_consumer_group()
+                await self._declare_group(redis)
                 continue
             except OUTAGE_ERRORS as exc:
                 await asyncio.sleep(outage.failed(exc))
@@ -174,6 +193,16 @@ class StreamBroker(RedisStreamBroker):
                 self._inflight.add(delivery)
             if deliveries:
                 return deliveries
+
+    async def _declare_group(self, redis: Redis) -> None:
+        """The consumer group, as taskiq-redis's startup declares it (from the stream's start)."""
+        try:
+            await redis.xgroup_create(
+                self.queue_name, self.consumer_group_name, id=self.consumer_id, mkstream=True
+            )
+        except ResponseError as exc:
+            if not str(exc).startswith("BUSYGROUP"):  # declared meanwhile by another child
+                raise
 
     async def _read(self, redis: Redis, count: int, until_reclaim: float) -> list[Delivery]:
         block_ms = min(self.block, int(until_reclaim * 1000))

@@ -33,8 +33,6 @@ class DeliveryConfig:
     redelivery_timeout: float
     reclaim_interval: float
     trim_interval: float
-    # Messages one worker child holds at once (running + fetched): its `--max-async-tasks`.
-    capacity: int
     max_tasks_per_child: int
     max_memory_mb: int
 
@@ -44,7 +42,6 @@ class DeliveryConfig:
             redelivery_timeout=config.redelivery_timeout_seconds,
             reclaim_interval=config.reclaim_interval_seconds,
             trim_interval=config.stream_trim_interval_seconds,
-            capacity=config.worker_concurrency,
             max_tasks_per_child=config.worker_max_tasks_per_child,
             max_memory_mb=config.worker_max_memory_mb,
         )
