@@ -16,7 +16,10 @@ router = APIRouter(tags=["health"])
 CHECK_TIMEOUT = 2.0
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={503: {"description": "the database or Redis is down", "model": dict[str, Any]}},
+)
 async def health(resources: ResourcesDep, response: Response) -> dict[str, Any]:
     database: dict[str, Any] = {"up": True}
     redis: dict[str, Any] = {"up": True}

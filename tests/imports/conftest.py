@@ -6,15 +6,13 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import StartProcess
+from tests.conftest import OPERATOR_TOKEN, StartProcess
 from tests.support.http import wait_healthy
 from tests.support.processes import StackProcess, free_port
 
 # Small batches: a bad row lands well after earlier batches are committed.
 BATCH_SIZE = 50
 UPLOAD_MAX_BYTES = 4_000_000
-# The control routes (dead-letter replay) are off without a token.
-OPERATOR_TOKEN = "imports-test-operator-token-0123456789"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
@@ -34,7 +32,6 @@ def import_stack(start: StartProcess) -> Iterator[ImportStack]:
         "IMPORT_BATCH_SIZE": str(BATCH_SIZE),
         "DB_POOL_SIZE": "3",
         "DB_MAX_OVERFLOW": "2",
-        "OPERATOR_TOKEN": OPERATOR_TOKEN,
     }
     web = start("web", **env)
     worker = start("worker", WORKER_PROCESSES="1", **env)
