@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
+
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.inspect.streams import Row, message_summary
 from taskiq_durable.queues import route

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from redis.asyncio import Redis
+
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.queues import stream_name
 from taskiq_durable.readers import live_readers

@@ -18,6 +18,7 @@ from functools import partial
 from redis.exceptions import RedisError
 from taskiq import ScheduledTask, ScheduleSource
 from taskiq.utils import maybe_awaitable
+
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.scheduler.specs import TICK_LABEL, misfire_of, trigger_of
 from taskiq_durable.scheduler.state import ScheduleState

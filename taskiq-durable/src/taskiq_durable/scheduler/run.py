@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from taskiq import AsyncBroker, ScheduleSource, TaskiqScheduler
 from taskiq.schedule_sources import LabelScheduleSource
+
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.scheduler.loop import TickLoop
 from taskiq_durable.scheduler.sources import RuntimeScheduleSource

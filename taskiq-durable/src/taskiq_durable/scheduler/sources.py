@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from taskiq import ScheduledTask, ScheduleSource
 from taskiq.serializers import JSONSerializer
+
 from taskiq_durable.compat import ScheduleKeys
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.connections import create_redis

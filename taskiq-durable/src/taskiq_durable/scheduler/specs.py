@@ -8,6 +8,7 @@ from datetime import UTC, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskiq import ScheduledTask
+
 from taskiq_durable.scheduler.cron import CronExpr
 from taskiq_durable.scheduler.ticks import (
     CronTrigger,

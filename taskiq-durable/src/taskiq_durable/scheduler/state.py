@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+
 from taskiq_durable.config import DurableConfig
 
 __all__ = ["Advance", "ScheduleState"]

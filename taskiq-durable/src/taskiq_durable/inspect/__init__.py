@@ -1,0 +1,1 @@
+"""Inspect: what the streams, the delayed set and the schedules hold, read from the real state."""
