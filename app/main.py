@@ -15,9 +15,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(reports.router)
     app.include_router(tasks.router)
-    app.include_router(revoke.router)
-    app.include_router(dead_letters.router)
-    app.include_router(schedules.router)
+    # Control routes: the body is bounded before it is read (Content-Length first, then as it
+    # streams), so an oversize one is refused without being buffered or parsed.
+    for control in (revoke.router, dead_letters.router, schedules.router):
+        app.include_router(control, max_body_size=settings.control_body_max_bytes)
     return app
 
 

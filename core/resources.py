@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from taskiq_durable import connections
 
+from core.net import create_http_client
 from core.settings import Settings
 
 
@@ -29,7 +30,8 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
-    # Outgoing HTTP (the image pipeline's downloads): one connection pool per process.
+    # Outgoing HTTP (the image pipeline's downloads): one client per process, refusing private
+    # addresses unless HTTP_ALLOW_PRIVATE (core/net.py).
     http: httpx.AsyncClient
 
 
@@ -67,7 +69,7 @@ def create_redis(settings: Settings) -> Redis:
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = create_engine(settings)
     redis = create_redis(settings)
-    http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=True)
+    http = create_http_client(settings)
     try:
         yield Resources(
             settings=settings,

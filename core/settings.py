@@ -3,18 +3,23 @@
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from taskiq_durable import DurableConfig
+
+# Shorter tokens can be guessed; a generated one (deploy/credentials.py) has 43 characters.
+MIN_TOKEN_LENGTH = 16
 
 
 class Settings(BaseSettings):
     """Every knob of the stack; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Hidden inputs: a refused value may be a secret (OPERATOR_TOKEN, a DATABASE_URL password),
+    # and pydantic would print it in the error.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/stack"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -114,6 +119,17 @@ class Settings(BaseSettings):
     image_max_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     # Connect/read/write/pool timeout of the per-process HTTP client tasks use.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # That client refuses loopback, private, link-local, multicast and reserved addresses
+    # (core/net.py) unless this is set: a task given a URL must not reach the stack's own
+    # servers or a cloud metadata endpoint.
+    http_allow_private: bool = False
+
+    # Credentials of the control routes (/admin/*, revoke; docs/security.md): a bearer token,
+    # or basic auth as user `operator` / `viewer`. Neither set: the control routes are off.
+    operator_token: SecretStr | None = None
+    viewer_token: SecretStr | None = None
+    # Largest request body a control route reads; a larger one is refused (413) unread.
+    control_body_max_bytes: Annotated[int, Field(ge=1)] = 16 * 1024
 
     @field_validator("timezone")
     @classmethod
@@ -144,6 +160,29 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must use the postgresql+asyncpg:// driver")
         return value
+
+    @field_validator("operator_token", "viewer_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # An empty OPERATOR_TOKEN (as .env.example has it) means "not configured".
+        return None if value == "" else value
+
+    @field_validator("operator_token", "viewer_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"a control-route token needs at least {MIN_TOKEN_LENGTH} characters;"
+                " make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_tokens(self) -> Self:
+        operator, viewer = self.operator_token, self.viewer_token
+        if operator is not None and viewer is not None and operator == viewer:
+            raise ValueError("OPERATOR_TOKEN and VIEWER_TOKEN must differ: a token names one role")
+        return self
 
     def key(self, *parts: str) -> str:
         """A Redis key inside this stack's namespace."""

@@ -30,6 +30,7 @@ from types import FrameType
 import psutil
 from honcho import environ as honcho_environ
 
+from deploy.credentials import operator_credential
 from deploy.embedded import ServerError, resolve_servers
 from deploy.server_process import wait_stopped
 
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), environ.get("PATH", "")]),
         }
         env.setdefault("PORT", DEFAULT_WEB_PORT)
+        operator_credential(env, args.data_dir)  # control routes on, never open
         if not args.skip_release:
             returncode = _run_release(env, stop)
             if args.release_only or (returncode != 0 and not stop.count):

@@ -38,7 +38,13 @@ def describe(context: Context) -> dict[str, Any]:
     }
 
 
-@broker.task(task_name="examples.request_info", max_attempts=3, retry_base=0.1, retry_jitter=False)
+@broker.task(
+    task_name="examples.request_info",
+    max_attempts=3,
+    retry_base=0.1,
+    retry_jitter=False,
+    schedulable=True,  # harmless, and its typed argument is checked (tasks/policy.py)
+)
 async def request_info(
     fail_attempts: int = 0,
     context: Context = TaskiqDepends(),

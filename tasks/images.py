@@ -4,7 +4,10 @@
 
 - `images.download` fetches with the worker child's httpx client (bounded by IMAGE_MAX_BYTES)
   and keeps the original under MEDIA_DIR/originals/<sha256>: the message carries the digest,
-  not the bytes.
+  not the bytes. The client refuses URLs (and redirects) to loopback, private and link-local
+  addresses unless HTTP_ALLOW_PRIVATE (core/net.py), so the URL in a message can't reach the
+  stack's own servers. Not schedulable from the API (tasks/policy.py): a periodic download
+  has no use, and the address is only checked when it runs.
 - `images.resize` makes a PNG thumbnail (Pillow, in a thread: it is CPU work) and hands it on
   as base64 JSON, small by construction (`max_side` <= MAX_SIDE).
 - `images.store` writes MEDIA_DIR/thumbnails/<sha256>-<w>x<h>.png and returns that path.

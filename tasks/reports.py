@@ -15,6 +15,7 @@ from tasks.deps import Session, StackSettings
 
 @broker.task(
     task_name="reports.daily",
+    schedulable=True,  # runtime schedules and run-now may name it (tasks/policy.py)
     schedule=[
         {
             "cron": settings.daily_report_cron,
@@ -31,6 +32,7 @@ async def daily_report(
 
 @broker.task(
     task_name="imports.cleanup",
+    schedulable=True,
     schedule=[{"cron": "*/30 * * * *", "schedule_id": "imports.cleanup"}],
 )
 async def cleanup_uploads(

@@ -6,6 +6,7 @@ and its own Redis key prefix, so tests never see each other's rows, streams or r
 
 import asyncio
 import os
+import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,6 +25,10 @@ from tests.support.processes import ROOT, StackProcess, procfile_commands, start
 from tests.support.servers import TestServers, resolve_test_servers
 
 BIN = Path(sys.executable).parent
+# The control routes' credentials every stack process of a test gets (app/security.py); a test
+# of the routes without them passes OPERATOR_TOKEN="" / VIEWER_TOKEN="" to `start`.
+OPERATOR_TOKEN = f"test-operator-{secrets.token_hex(16)}"
+VIEWER_TOKEN = f"test-viewer-{secrets.token_hex(16)}"
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +101,21 @@ def stack_env(settings: Settings, **extra: str) -> dict[str, str]:
         "REDIS_PREFIX": settings.redis_prefix,
         "SCHEMA_WAIT_SECONDS": "20",
         "PYTHONUNBUFFERED": "1",
+        "OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "VIEWER_TOKEN": VIEWER_TOKEN,
     }
     return env | extra
+
+
+@pytest.fixture
+def operator_headers() -> dict[str, str]:
+    """What a client of the control routes sends as an operator."""
+    return {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@pytest.fixture
+def viewer_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {VIEWER_TOKEN}"}
 
 
 async def run_module(settings: Settings, module: str, *args: str) -> tuple[int, bytes]:

@@ -1,4 +1,8 @@
-"""`/admin/dead-letters`: what failed for good or could not run, and replaying it."""
+"""`/admin/dead-letters`: what failed for good or could not run, and replaying it.
+
+Listing needs the viewer role, and shows tracebacks and raw message bodies to operators only;
+replaying needs the operator role (app/security.py).
+"""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -7,10 +11,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from taskiq.exceptions import SendTaskError
 from taskiq_durable.dead_letters import DeadLetterReason
-from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters, replay
+from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters
 
 from app.deps import SessionDep
-from tasks.broker import broker
+from app.security import OperatorDep, ViewerDep
+from tasks.policy import checked_replay
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])
 
@@ -33,8 +38,10 @@ class DeadLetterOut(BaseModel):  # type: ignore[no-redef]
     replay_task_id: str | None
 
     @classmethod
-    def of(cls, letter: DeadLetterRow) -> "DeadLetterOut":
-        return cls.model_validate(letter, from_attributes=True)
+    def of(cls, letter: DeadLetterRow, *, operator: bool) -> "DeadLetterOut":
+        out = cls.model_validate(letter, from_attributes=True)
+        # A traceback (and an undecodable body) can carry whatever the task handled.
+        return out if operator else out.model_copy(update={"traceback": None, "raw": None})
 
 
 class Replayed(BaseModel):
@@ -44,6 +51,7 @@ class Replayed(BaseModel):
 
 @router.get("")
 async def get_dead_letters(
+    access: ViewerDep,  # first: a refused request opens no session
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: int | None = None,
@@ -51,13 +59,13 @@ async def get_dead_letters(
 ) -> list[DeadLetterOut]:
     """Newest first; pass the last id seen as `before_id` for the next page."""
     letters = await list_letters(session, limit=limit, before_id=before_id, reason=reason)
-    return [DeadLetterOut.of(letter) for letter in letters]
+    return [DeadLetterOut.of(letter, operator=access.is_operator) for letter in letters]
 
 
 @router.post("/{letter_id}/replay", status_code=status.HTTP_202_ACCEPTED)
-async def replay_dead_letter(letter_id: int, session: SessionDep) -> Replayed:
+async def replay_dead_letter(letter_id: int, _: OperatorDep, session: SessionDep) -> Replayed:
     try:
-        letter = await replay(session, broker, letter_id)
+        letter = await checked_replay(session, letter_id)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except NotReplayable as exc:

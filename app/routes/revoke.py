@@ -2,7 +2,7 @@
 
 202 when the revoke is recorded (a queued copy never starts, a running one is cancelled at its
 next await, in whichever worker child runs it); 409 when the task already succeeded. The rules
-are `taskiq_durable.revoke`'s.
+are `taskiq_durable.revoke`'s. Needs the operator role (app/security.py).
 """
 
 from typing import Annotated, Literal
@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from taskiq_durable.revoke import TASK_ID_PATTERN, revoke
 
 from app.deps import SettingsDep
+from app.security import OperatorDep
 from tasks.broker import broker
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -26,6 +27,7 @@ class Revoked(BaseModel):
 @router.post("/{task_id}/revoke", status_code=status.HTTP_202_ACCEPTED)
 async def revoke_task(
     task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN)],
+    _: OperatorDep,
     settings: SettingsDep,
 ) -> Revoked:
     try:

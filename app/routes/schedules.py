@@ -2,6 +2,9 @@
 
 A schedule added here is picked up by every running scheduler within `SCHEDULER_POLL_SECONDS`.
 Schedules defined in code (task labels) are not managed here; their ids are reserved.
+Reading needs the viewer role, adding and deleting the operator role (app/security.py); a
+schedule may name only a schedulable task, with arguments that fit it (tasks/policy.py),
+in a body of at most CONTROL_BODY_MAX_BYTES (app/main.py).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -15,9 +18,10 @@ from taskiq_durable.scheduler.sources import RuntimeScheduleSource
 from taskiq_durable.scheduler.specs import MISFIRE_LABEL, zone
 from taskiq_durable.scheduler.ticks import Misfire
 
-import tasks.registry  # noqa: F401  # every task, so task names can be checked
 from app.deps import SettingsDep
+from app.security import OperatorDep, ViewerDep
 from tasks.broker import broker
+from tasks.policy import TaskRefused, argument_error, schedulable_task
 
 router = APIRouter(prefix="/admin/schedules", tags=["admin"])
 
@@ -32,6 +36,9 @@ SourceDep = Annotated[RuntimeScheduleSource, Depends(get_source)]
 
 class ScheduleIn(BaseModel):
     """Exactly one of `cron`, `interval_seconds`, `at`."""
+
+    # A misspelt field ("kwarg") is an error, not a schedule silently sent without it.
+    model_config = ConfigDict(extra="forbid")
 
     schedule_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,100}$")] | None = None
     task_name: str
@@ -113,14 +120,14 @@ def _code_schedule_ids() -> set[str]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_schedule(
-    body: ScheduleIn, source: SourceDep, settings: SettingsDep
+    _: OperatorDep, body: ScheduleIn, source: SourceDep, settings: SettingsDep
 ) -> ScheduleOut:
-    if broker.find_task(body.task_name) is None:
-        known = ", ".join(sorted(broker.get_all_tasks()))
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown task {body.task_name!r}; registered tasks: {known}",
-        )
+    try:
+        schedulable_task(body.task_name)
+    except TaskRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if error := argument_error(body.task_name, body.args, body.keywords):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error)
     if body.schedule_id is not None and (
         body.schedule_id in _code_schedule_ids() or await source.get_schedule(body.schedule_id)
     ):
@@ -142,14 +149,14 @@ async def create_schedule(
 
 
 @router.get("")
-async def list_schedules(source: SourceDep) -> list[ScheduleOut]:
+async def list_schedules(_: ViewerDep, source: SourceDep) -> list[ScheduleOut]:
     schedules = await source.all_schedules()
     handled = await source.state.handled([s.schedule_id for s in schedules])
     return [_out(s, handled[s.schedule_id]) for s in schedules]
 
 
 @router.get("/{schedule_id}")
-async def get_schedule(schedule_id: str, source: SourceDep) -> ScheduleOut:
+async def get_schedule(schedule_id: str, _: ViewerDep, source: SourceDep) -> ScheduleOut:
     task = await source.get_schedule(schedule_id)
     if task is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"schedule {schedule_id!r} not found")
@@ -157,7 +164,7 @@ async def get_schedule(schedule_id: str, source: SourceDep) -> ScheduleOut:
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_schedule(schedule_id: str, source: SourceDep) -> Response:
+async def delete_schedule(schedule_id: str, _: OperatorDep, source: SourceDep) -> Response:
     if await source.get_schedule(schedule_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"schedule {schedule_id!r} not found")
     await source.delete_schedule(schedule_id)

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 from pydantic_core import to_jsonable_python
 from taskiq_durable.dead_letters import DeadLetterReason
-from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters, replay
+from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters
 
 from core.resources import open_resources
 from core.settings import get_settings
 from tasks.broker import broker
+from tasks.policy import checked_replay
 
 FIELDS = (
     "id",
@@ -47,7 +48,7 @@ async def _run(args: argparse.Namespace) -> int:
         await broker.startup()
         try:
             async with resources.sessionmaker.begin() as session:
-                letter = await replay(session, broker, args.id)
+                letter = await checked_replay(session, args.id)
         except (LookupError, NotReplayable) as exc:
             print(exc, file=sys.stderr)
             return 1

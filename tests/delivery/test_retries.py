@@ -22,7 +22,7 @@ from tests.delivery.retry_support import (
     starts,
 )
 from tests.delivery.tasks_for_retries import fixed_key, flaky
-from tests.support.processes import StackProcess, free_port, wait_until
+from tests.support.processes import StackProcess, free_port, wait_until, web_command
 
 # flaky's labels: 4 attempts, base 1 s, cap 8 s, no jitter -> gaps 1, 2, 4 s.
 EXPECTED_GAPS = [1.0, 2.0, 4.0]
@@ -35,11 +35,16 @@ def gaps(times: list[float]) -> list[float]:
 
 
 async def test_backoff_schedule_dead_letter_and_replay(
-    settings: Settings, start: StartProcess, client_broker: AsyncBroker, sync_redis: SyncRedis
+    settings: Settings,
+    start: StartProcess,
+    client_broker: AsyncBroker,
+    sync_redis: SyncRedis,
+    operator_headers: dict[str, str],
 ) -> None:
     start("worker", retry_worker_command(), WORKER_PROCESSES="1", **WORKER_ENV)
     port = free_port()
-    web = start("web", PORT=str(port), DB_POOL_SIZE="2", DB_MAX_OVERFLOW="2")
+    web_knowing_flaky = web_command("tests.delivery.tasks_for_retries")
+    web = start("web", web_knowing_flaky, PORT=str(port), DB_POOL_SIZE="2", DB_MAX_OVERFLOW="2")
     kicker = flaky.kicker().with_broker(client_broker)
     await kicker.kiq("steady")
     await (
@@ -85,7 +90,9 @@ async def test_backoff_schedule_dead_letter_and_replay(
 
     sync_redis.set(fixed_key(settings, "steady"), "1")
     steady_id = by_name["steady"].id
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, headers=operator_headers
+    ) as client:
         await eventually(lambda: healthy(client, web), bool, within=60, what="web healthy")
         replayed = await client.post(f"/admin/dead-letters/{steady_id}/replay")
         assert replayed.status_code == 202, replayed.text

@@ -37,6 +37,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
     client_broker: AsyncBroker,
     events: Events,
     redis_client: Redis,
+    operator_headers: dict[str, str],
 ) -> None:
     port = free_port()
     web = start("web", PORT=str(port), **SMALL_POOLS)
@@ -49,7 +50,7 @@ async def test_a_running_task_revoked_through_the_api_stops_at_its_next_await(
     base_url = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=base_url, timeout=10) as probe:
         wait_healthy(probe, web)
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10, headers=operator_headers) as http:
         asked = time.time()
         response = await http.post(f"/tasks/{task.task_id}/revoke")
         assert (response.status_code, response.json()) == (

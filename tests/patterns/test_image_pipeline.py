@@ -1,9 +1,10 @@
-"""The Celery tutorial's image pipeline on a real worker, downloading from a local HTTP server."""
+"""The Celery tutorial's image pipeline on a real worker, downloading from a local HTTP server.
 
-import http.server
-import threading
+The server is on loopback, which the worker's HTTP client refuses by default (core/net.py;
+tests/security/test_outgoing_http.py): these workers run with HTTP_ALLOW_PRIVATE=true.
+"""
+
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from taskiq import AsyncBroker
 from tasks.images import process_image
 from tests.conftest import StartProcess
 from tests.support.processes import procfile_commands
+from tests.support.static_server import serve_images
 
 WITHIN = 60.0
 
@@ -20,19 +22,8 @@ WITHIN = 60.0
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """A 640x480 PNG and a text file, served on 127.0.0.1; yields the base URL."""
-    root = tmp_path / "www"
-    root.mkdir()
-    Image.new("RGB", (640, 480), (200, 30, 30)).save(root / "photo.png")
-    (root / "notes.txt").write_text("not an image")
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_images(tmp_path / "www") as server:
+        yield server.url
 
 
 @pytest.mark.e2e
@@ -44,6 +35,7 @@ async def test_download_resize_store(
         "worker",
         procfile_commands()["worker"],
         MEDIA_DIR=str(media),
+        HTTP_ALLOW_PRIVATE="true",
         WORKER_PROCESSES="1",
         DB_POOL_SIZE="2",
         DB_MAX_OVERFLOW="2",

@@ -19,10 +19,14 @@ PICKUP_BOUND = timedelta(seconds=2)
 
 
 @pytest.fixture
-def web(start: StartProcess) -> Iterator[tuple[httpx.Client, StackProcess]]:
+def web(
+    start: StartProcess, operator_headers: dict[str, str]
+) -> Iterator[tuple[httpx.Client, StackProcess]]:
     port = free_port()
     process = start("web", PORT=str(port), DB_POOL_SIZE="2", DB_MAX_OVERFLOW="2")
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, headers=operator_headers
+    ) as client:
         wait_healthy(client, process)
         yield client, process
 
@@ -80,7 +84,7 @@ BAD_SCHEDULES = [
     (
         {"task_name": "nope.never", "interval_seconds": 5},
         422,
-        "unknown task 'nope.never'; registered tasks: ",
+        "unknown task 'nope.never'; schedulable tasks: ",
     ),
     (
         {"task_name": "imports.cleanup", "cron": "61 * * * *"},

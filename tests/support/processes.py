@@ -36,6 +36,15 @@ def worker_command(*modules: str) -> str:
     )
 
 
+def web_command(*modules: str) -> str:
+    """The Procfile's web line, importing `modules` (test-only task modules) before the app, so
+    the web process knows their tasks: a replay is refused for a task it doesn't know."""
+    imports = "".join(f"import {module}; " for module in modules)
+    return procfile_commands()["web"].replace(
+        "uvicorn ", f"python -c '{imports}import uvicorn.main; uvicorn.main.main()' ", 1
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
