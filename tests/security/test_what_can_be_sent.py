@@ -66,7 +66,7 @@ def test_a_schedule_naming_a_task_that_may_not_run_is_refused_and_nothing_stored
     for body, message in REFUSED_SCHEDULES:
         answer = client.post("/admin/schedules", json=body | EVERY)
         assert answer.status_code == 422, (body, answer.text)
-        assert message in answer.json()["detail"], (body, answer.text)
+        assert message in answer.text, (body, answer.text)  # a reason, or a validation error
     assert client.get("/admin/schedules").json() == []
     assert redis_dump(settings) == before
     # And a task that opted in, with arguments of the right type (as JSON gives them), is taken.
