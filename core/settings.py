@@ -69,8 +69,10 @@ class Settings(BaseSettings):
     stream_trim_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
     # A worker child stops fetching, drains and is respawned after this many tasks (0 = never)...
     worker_max_tasks_per_child: Annotated[int, Field(ge=0)] = 0
-    # ...or once its resident memory passes this many MiB (0 = no limit).
-    worker_max_memory_mb: Annotated[int, Field(ge=0)] = 0
+    # ...or once its resident memory passes this many MiB (0 = no limit). On by default: a
+    # child runs near 100 MiB and an import of any size stays under 200 (bench/import_memory.py),
+    # so only a leak or a runaway task reaches it; the child drains and is replaced, nothing lost.
+    worker_max_memory_mb: Annotated[int, Field(ge=0)] = 512
 
     # Delayed delivery (retries, countdown/eta, rate limits; taskiq_durable.delayed): how long an
     # idle

@@ -189,17 +189,19 @@ async def _write_batch(
     """Write one batch; returns (orders this import now holds from it, rows rejected)."""
     rejections = [item for item in batch if isinstance(item, Rejection)]
     orders: dict[str, OrderRow] = {}
+    repeats: list[OrderRow] = []  # an id again in this batch: judged once the first is stored
     for item in batch:
         if not isinstance(item, OrderRow):
             continue
-        if (first := orders.get(item.order_id)) is not None:
-            rejections.append(_duplicate(item, first.line))
+        if item.order_id in orders:
+            repeats.append(item)
         else:
             orders[item.order_id] = item
     stored, refused = await _insert_orders(session, import_id, list(orders.values()))
     rejections += refused
     taken = [order for order in orders.values() if order.order_id not in stored]
-    done, taken_rejections = await _owned(session, import_id, taken)
+    firsts = {order_id: order.line for order_id, order in orders.items()}
+    done, taken_rejections = await _owned(session, import_id, taken + repeats, firsts)
     rejections += taken_rejections
     written = 0
     if rejections:
@@ -277,10 +279,11 @@ async def _insert(session: AsyncSession, import_id: uuid.UUID, orders: list[Orde
 
 
 async def _owned(
-    session: AsyncSession, import_id: uuid.UUID, taken: list[OrderRow]
+    session: AsyncSession, import_id: uuid.UUID, taken: list[OrderRow], firsts: dict[str, int]
 ) -> tuple[int, list[Rejection]]:
     """Of orders whose id was already stored: (how many this import stored from the same line
-    before, rejections for the rest)."""
+    before, rejections for the rest). `firsts`: the batch's first line of each id, for a repeat
+    whose first occurrence was refused (so no row has the id)."""
     if not taken:
         return 0, []
     owners = {
@@ -296,7 +299,10 @@ async def _owned(
     done = 0
     rejections = []
     for order in taken:
-        owner, line = owners.get(order.order_id, (None, None))
+        if order.order_id not in owners:
+            rejections.append(_duplicate(order, firsts[order.order_id]))
+            continue
+        owner, line = owners[order.order_id]
         if owner == import_id and line in (None, order.line):
             done += 1  # stored by an earlier run of this import (None: before migration 0003)
         elif owner == import_id and line is not None:
