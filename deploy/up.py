@@ -3,13 +3,14 @@
 1. Choose Redis and PostgreSQL (`deploy.embedded.resolve_servers`), starting embedded ones if
    needed, and export `DATABASE_URL` / `REDIS_URL`.
 2. Run the release step, `python -m deploy.release`.
-3. Run `honcho start` on the Procfile until it ends or a stop is requested.
+3. Run `honcho start` on the Procfile until it ends or a stop is requested, with a worker for
+   every queue in `QUEUES` (`deploy.queue_workers` says how the worker entries map to queues).
 4. Stop the embedded servers, last.
 `--release-only` (`make release`) stops after step 2.
 
 A stop is requested by SIGINT (Ctrl-C), SIGTERM or SIGHUP, or by `make` being interrupted: make
-does not pass a SIGINT sent to its own pid on to its child. On a stop the worker is stopped
-first, so it can drain in-flight tasks, then honcho stops web and scheduler; each further
+does not pass a SIGINT sent to its own pid on to its child. On a stop the workers are stopped
+first, so they can drain in-flight tasks, then honcho stops web and scheduler; each further
 request skips ahead to the next, harder step. docs/processes.md has the details and timings.
 """
 
@@ -21,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -29,9 +31,13 @@ from types import FrameType
 
 import psutil
 from honcho import environ as honcho_environ
+from pydantic import ValidationError
+from taskiq_durable import DurableConfig
 
+from core.settings import Settings
 from deploy.credentials import operator_credential
 from deploy.embedded import ServerError, resolve_servers
+from deploy.queue_workers import supervised_procfile
 from deploy.server_process import wait_stopped
 
 logger = logging.getLogger("deploy.up")
@@ -55,6 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = StopRequests()
     environ = _environment(REPO_ROOT / ".env")
     try:
+        # Before any server starts: a queue without a worker stops `make up` at once.
+        processes = _with_queue_workers(args.procfile, environ)
+    except ValueError as exc:  # PlanError, bad queue names or settings
+        logger.error("%s", exc)
+        return 1
+    try:
         urls, embedded = resolve_servers(environ, args.data_dir)
     except ServerError as exc:
         logger.error("%s", exc)
@@ -75,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return returncode
         if stop.count:
             return 0
-        return _run_procfile(args.procfile, env, stop)
+        return _run_procfile(processes, env, stop)
     finally:
         if embedded is not None:
             logger.info("stopping embedded servers")
@@ -166,6 +178,26 @@ def _wait(process: subprocess.Popen[bytes], timeout: float, stop: StopRequests) 
     return True
 
 
+def _with_queue_workers(procfile: Path, env: dict[str, str]) -> dict[str, str]:
+    """The Procfile's entries, its worker entries replaced by one worker per queue in QUEUES."""
+    queues = _configured_queues(env)
+    entries: dict[str, str] = honcho_environ.parse_procfile(procfile.read_text()).processes
+    processes = supervised_procfile(entries, queues)
+    logger.info("a worker for each queue: %s", ", ".join(queues))
+    return processes
+
+
+def _configured_queues(env: dict[str, str]) -> tuple[str, ...]:
+    """QUEUES as the stack's settings read it, checked as the library checks queue names."""
+    default = Settings.model_fields["queues"].default
+    try:
+        queues: tuple[str, ...] = Settings(_env_file=None, queues=env.get("QUEUES", default)).queues
+    except ValidationError as exc:
+        raise ValueError(f"invalid settings: {exc}") from None
+    DurableConfig(queues=queues, worker_queue=next(iter(queues), ""))
+    return queues
+
+
 def _run_release(env: dict[str, str], stop: StopRequests) -> int:
     release = subprocess.Popen([sys.executable, "-m", "deploy.release"], cwd=REPO_ROOT, env=env)
     if not _wait(release, float("inf"), stop):
@@ -178,16 +210,24 @@ def _run_release(env: dict[str, str], stop: StopRequests) -> int:
     return returncode
 
 
-def _run_procfile(procfile: Path, env: dict[str, str], stop: StopRequests) -> int:
-    honcho = subprocess.Popen(
-        # `-e /dev/null`: see _environment.
-        [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-e", "/dev/null"],
-        cwd=REPO_ROOT,
-        env=env,
-        # Its own process group: a terminal's Ctrl-C reaches us only, and we stop the stack in
-        # order; honcho would SIGTERM every process at once and SIGKILL them 5 s later.
-        process_group=0,
-    )
+def _run_procfile(processes: dict[str, str], env: dict[str, str], stop: StopRequests) -> int:
+    with tempfile.TemporaryDirectory(prefix="stack-procfile-") as folder:
+        procfile = Path(folder) / "Procfile"
+        procfile.write_text("".join(f"{name}: {command}\n" for name, command in processes.items()))
+        honcho = subprocess.Popen(
+            # `-e /dev/null`: see _environment. honcho reads the Procfile once, at its start,
+            # and runs the commands in its cwd, not the Procfile's folder.
+            [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-e", "/dev/null"],
+            cwd=REPO_ROOT,
+            env=env,
+            # Its own process group: a terminal's Ctrl-C reaches us only, and we stop the stack
+            # in order; honcho would SIGTERM every process at once and SIGKILL them 5 s later.
+            process_group=0,
+        )
+        return _supervise(honcho, env, stop)
+
+
+def _supervise(honcho: subprocess.Popen[bytes], env: dict[str, str], stop: StopRequests) -> int:
     tracker = ProcessTracker(honcho.pid)
     while not stop.count and _wait_briefly(honcho) is None:
         tracker.refresh()
@@ -215,9 +255,12 @@ def _stop_procfile(
     tracker.refresh()
     workers = tracker.process_groups(WORKER_PROCESS_PREFIX)
     if workers:
-        # Once the worker has exited, honcho SIGTERMs web and scheduler and exits itself.
+        # The one worker entry runs every queue's worker and exits once all of them have
+        # (deploy.queue_workers); then honcho SIGTERMs web and scheduler and exits itself.
         drain = _worker_drain_seconds(env) + WORKER_SHUTDOWN_SECONDS
-        logger.info("stopping the worker first: it drains in-flight tasks for up to %.0f s", drain)
+        logger.info(
+            "stopping the workers first: they drain in-flight tasks for up to %.0f s", drain
+        )
         for pgid in workers:
             _signal_group(pgid, signal.SIGTERM)
         if _wait(honcho, drain + HONCHO_KILL_WAIT_SECONDS + MARGIN_SECONDS, stop):

@@ -39,7 +39,7 @@ COMMANDS = {
 
 
 async def _redis_state(command: str, settings: DurableConfig, limit: int) -> Sections:
-    redis = create_redis(settings)
+    redis = create_redis(settings.redis_url)
     try:
         if command == "queues":
             return {"queues": await streams.queues(redis, settings)}

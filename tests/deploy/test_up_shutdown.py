@@ -1,7 +1,8 @@
 """`python -m deploy.up` on embedded servers and a throwaway Procfile of real uvicorn and taskiq.
 
-A SIGINT (to deploy.up, or to the `make` running it) stops the worker after its in-flight task,
-then web and scheduler, then the servers, and leaves no process behind.
+A worker runs for each queue in QUEUES. A SIGINT (to deploy.up, or to the `make` running it)
+stops every worker after its in-flight task, then web and scheduler, then the servers, and
+leaves no process behind.
 """
 
 import os
@@ -26,7 +27,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 60.0
 STOP_SECONDS = 60.0
-TASK_SECONDS = 2
+QUEUES = ("default", "urgent")
+CHILDREN = 2  # --workers of the probe's worker entry
+# Longer than honcho's 5 s between the first process exiting (the idle worker, at once) and
+# SIGKILL for the rest: only a stop that waits for every worker lets this task finish.
+TASK_SECONDS = 8
 
 PROBE_MODULE = '''
 import asyncio
@@ -36,7 +41,9 @@ from taskiq import TaskiqEvents, TaskiqScheduler, TaskiqState
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
-broker = RedisStreamBroker(os.environ["REDIS_URL"])
+# As the stack's: each worker reads the stream of its WORKER_QUEUE (the web: none).
+QUEUE = os.environ.get("WORKER_QUEUE", "default")
+broker = RedisStreamBroker(os.environ["REDIS_URL"], queue_name=QUEUE)
 scheduler = TaskiqScheduler(broker, [LabelScheduleSource(broker)])
 
 
@@ -47,15 +54,16 @@ async def shutdown(state: TaskiqState) -> None:
 
 @broker.task
 async def nap(seconds: float) -> None:
-    print("probe: task started", flush=True)
+    print(f"probe: task started on {QUEUE}", flush=True)
     await asyncio.sleep(seconds)
-    print("probe: task finished", flush=True)
+    print(f"probe: task finished on {QUEUE}", flush=True)
 
 
 async def app(scope, receive, send):
-    """GET /N kicks a task sleeping N seconds."""
+    """GET /QUEUE/N kicks a task sleeping N seconds onto QUEUE's stream."""
     await broker.startup()
-    await nap.kiq(float(scope["path"].strip("/")))
+    queue, seconds = scope["path"].strip("/").split("/")
+    await nap.kicker().with_labels(queue_name=queue).kiq(float(seconds))
     await send({"type": "http.response.start", "status": 202, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 '''
@@ -66,7 +74,8 @@ worker: taskiq worker probe:broker --workers 2 --wait-tasks-timeout 10 --shutdow
 scheduler: taskiq scheduler probe:scheduler
 """
 
-READY_LINES = ["Uvicorn running on", "Listening started", "Listening started", "Startup completed"]
+READY_LINES = ["Uvicorn running on", *["Listening started"] * (len(QUEUES) * CHILDREN)]
+READY_LINES.append("Startup completed")
 
 
 class Stack:
@@ -88,6 +97,7 @@ class Stack:
         else:
             command = up
         env = {**os.environ, "STACK_EMBEDDED": "1", "PORT": str(self.port)}
+        env["QUEUES"] = ",".join(QUEUES)
         env["PYTHONPATH"] = str(tmp_path)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -104,7 +114,7 @@ class Stack:
             output = self.output()
             return all(output.count(line) >= READY_LINES.count(line) for line in READY_LINES)
 
-        wait_until(ready, within=READY_SECONDS, what="web, worker and scheduler to start")
+        wait_until(ready, within=READY_SECONDS, what="web, workers and scheduler to start")
         self.processes = tree(self.process.pid)
 
     def commands(self) -> str:
@@ -141,7 +151,9 @@ def assert_whole_stack_ran(stack: Stack) -> None:
     for expected in ("valkey-server", "postgres -D", "honcho start", "uvicorn probe:app"):
         assert expected in commands
     # `/taskiq`: the processes themselves, not the `sh -c` honcho runs them with.
-    assert len(re.findall(r"/taskiq worker probe:broker", commands)) == 3  # main + 2 children
+    workers = re.findall(r"/taskiq worker probe:broker", commands)
+    assert len(workers) == len(QUEUES) * (1 + CHILDREN)  # per queue: main + children
+    assert "-m deploy.queue_workers" in commands
     assert "/taskiq scheduler probe:scheduler" in commands
 
 
@@ -149,7 +161,8 @@ def test_sigint_drains_the_worker_then_stops_everything(start_stack: StartStack)
     stack = start_stack(via_make=False)
     stack.wait_ready()
     assert_whole_stack_ran(stack)
-    urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/{TASK_SECONDS}", timeout=10)
+    # A long task on the urgent queue; the default queue's worker is idle and stops at once.
+    urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/urgent/{TASK_SECONDS}", timeout=10)
     wait_until(lambda: "probe: task started" in stack.output(), within=10, what="the task")
 
     stack.process.send_signal(signal.SIGINT)
@@ -157,8 +170,9 @@ def test_sigint_drains_the_worker_then_stops_everything(start_stack: StartStack)
     assert stack.process.wait(STOP_SECONDS) == 0, stack.output()
     assert survivors(stack.processes) == []
     output = stack.output()
-    assert output.index("probe: task finished") < output.index("stopping embedded servers")
-    assert output.count("probe: worker shutdown ran") == 2
+    assert "probe: task started on urgent" in output
+    assert output.index("probe: task finished on urgent") < output.index("stopping embedded")
+    assert output.count("probe: worker shutdown ran") == len(QUEUES) * CHILDREN
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

@@ -1,16 +1,18 @@
 """An urgent task does not wait behind the default queue's backlog: its own stream, its own
-worker. Both workers are the per-queue entries of deploy/Procfile.queues."""
+worker. Both workers are those `make up --procfile deploy/Procfile.queues` runs for QUEUES
+(deploy.queue_workers): the shared `worker` entry for default, `worker_urgent` for urgent."""
 
 import asyncio
 import itertools
-import re
 import shlex
 import time
 
+from honcho.environ import parse_procfile
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
 from core.settings import Settings
+from deploy.queue_workers import plan
 from tests.conftest import StartProcess
 from tests.patterns.conftest import until
 from tests.queues.tasks_for_tests import ping, slow
@@ -24,9 +26,10 @@ URGENT_BOUND = 1.0  # the feature: an urgent task finishes within a second, what
 TEST_TASKS = "tests.queues.tasks_for_tests"
 
 
-def queue_procfile() -> dict[str, str]:
-    text = (ROOT / "deploy" / "Procfile.queues").read_text()
-    return dict(re.findall(r"^(\w+):\s*(.+)$", text, flags=re.MULTILINE))
+def queue_workers(queues: tuple[str, ...]) -> dict[str, str]:
+    """Queue -> the command of its worker under deploy/Procfile.queues."""
+    processes = parse_procfile((ROOT / "deploy" / "Procfile.queues").read_text()).processes
+    return plan(processes, queues)
 
 
 def with_test_tasks(command: str) -> str:
@@ -34,8 +37,8 @@ def with_test_tasks(command: str) -> str:
 
 
 def test_each_queue_worker_gives_settings_and_flags_the_same_numbers() -> None:
-    workers = {name: cmd for name, cmd in queue_procfile().items() if name.startswith("worker")}
-    assert set(workers) == {"worker", "worker_urgent"}
+    workers = queue_workers(("default", "urgent", "emails"))
+    assert workers["emails"] == workers["default"]  # a queue without its own entry: the shared
     for command in workers.values():
         words = shlex.split(command)
         env = dict(word.split("=", 1) for word in words[1 : words.index("taskiq")])
@@ -43,7 +46,8 @@ def test_each_queue_worker_gives_settings_and_flags_the_same_numbers() -> None:
         # The delivery code sizes reads by WORKER_CONCURRENCY, the budget counts WORKER_PROCESSES.
         assert env["WORKER_CONCURRENCY"] == flag["--max-async-tasks"]
         assert env["WORKER_PROCESSES"] == flag["--workers"]
-    assert "WORKER_QUEUE=urgent" in workers["worker_urgent"]
+    assert "WORKER_QUEUE=urgent" in workers["urgent"]
+    assert "WORKER_QUEUE" not in workers["default"]
 
 
 async def group_state(redis: Redis, stream: str) -> tuple[int, int]:
@@ -73,10 +77,9 @@ async def time_urgent(broker: AsyncBroker) -> float:
 async def test_urgent_task_finishes_within_a_second_behind_a_5000_task_backlog(
     start: StartProcess, settings: Settings, client_broker: AsyncBroker, redis_client: Redis
 ) -> None:
-    procfile = queue_procfile()
     pools = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "2"}
-    start("worker", with_test_tasks(procfile["worker"]), **pools)
-    start("worker_urgent", with_test_tasks(procfile["worker_urgent"]), **pools)
+    for queue, command in queue_workers(settings.queues).items():
+        start(f"worker_{queue}", with_test_tasks(command), WORKER_QUEUE=queue, **pools)
     # Ready: the urgent worker answers (its first start includes imports and the DB check).
     await (await ping.kicker().with_broker(client_broker).kiq()).wait_result(timeout=90)
 

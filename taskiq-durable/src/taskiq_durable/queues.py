@@ -9,8 +9,8 @@ worker reads is sent, and warned about (`taskiq_durable.readers`): a worker may 
 
 A message's queue, first match wins (Celery's precedence):
 1. the `queue_name` label (a stream), as `taskiq_durable.calling.apply_async(queue=...)` sets it;
-2. the `queue` label, on the task (`@broker.task(queue=URGENT)`) or the kick
-   (`.kicker().with_labels(queue=URGENT)`; the kick's label overrides the task's);
+2. the `queue` label, on the task (`@broker.task(queue="urgent")`) or the kick
+   (`.kicker().with_labels(queue="urgent")`; the kick's label overrides the task's);
 3. the first `TASK_ROUTES` pattern (`fnmatch`) matching the task name;
 4. the default queue (the first configured one).
 """
