@@ -62,7 +62,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def create_redis(settings: Settings) -> Redis:
     """A Redis client; its pool connects on first use, on the caller's loop."""
-    return connections.create_redis(settings.redis_url)
+    return connections.create_redis(settings.durable())
 
 
 @asynccontextmanager

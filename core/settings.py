@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     # Every Redis key, stream and channel of the stack starts with this, so several
     # stacks (or test runs) can share one Redis server without seeing each other.
     redis_prefix: str = "stack"
+    # Redis topology (taskiq_durable.connections, docs/deploy.md): "single" uses REDIS_URL's
+    # server; "sentinel" asks REDIS_SENTINELS (host:port, comma-separated) for the master of
+    # REDIS_SENTINEL_MASTER and follows it through failovers (REDIS_URL then gives the database,
+    # password and TLS only).
+    redis_mode: Literal["single", "sentinel"] = "single"
+    redis_sentinels: Annotated[tuple[tuple[str, int], ...], NoDecode] = ()
+    redis_sentinel_master: str = "mymaster"
+    # A kick returns only once this many replicas hold the message (WAIT): with Sentinel, 1
+    # makes a kick that a failover could lose fail instead (docs/deploy.md).
+    redis_kick_replicas: Annotated[int, Field(ge=0)] = 0
 
     db_pool_size: Annotated[int, Field(ge=1)] = 10
     db_max_overflow: Annotated[int, Field(ge=0)] = 5
@@ -156,6 +166,27 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinels_from_text(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        sentinels = []
+        for part in (part.strip() for part in value.split(",")):
+            host, _, port = part.rpartition(":")
+            if not part:
+                continue
+            if not host or not port.isdigit():
+                raise ValueError(f"REDIS_SENTINELS entry {part!r} is not host:port")
+            sentinels.append((host, int(port)))
+        return tuple(sentinels)
+
+    @model_validator(mode="after")
+    def _sentinels_for_sentinel_mode(self) -> Self:
+        if self.redis_mode == "sentinel" and not self.redis_sentinels:
+            raise ValueError("REDIS_MODE=sentinel needs REDIS_SENTINELS (host:port,host:port)")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_url(cls, value: str) -> str:
@@ -196,6 +227,10 @@ class Settings(BaseSettings):
         return DurableConfig(
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
+            redis_mode=self.redis_mode,
+            redis_sentinels=self.redis_sentinels,
+            redis_sentinel_master=self.redis_sentinel_master,
+            redis_kick_replicas=self.redis_kick_replicas,
             queues=self.queues,
             worker_queue=self.worker_queue,
             task_routes=self.task_routes,

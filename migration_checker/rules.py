@@ -219,7 +219,7 @@ _ALL = (
         "revoke",
         "revoke",
         S.REVOKE,
-        "`await revoke(redis, settings, task_id)` or `python -m tasks.revoke TASK_ID`",
+        "`await revoke(broker.results, settings, task_id)` or `python -m tasks.revoke TASK_ID`",
         20,
     ),
     _construct(

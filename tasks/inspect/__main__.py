@@ -39,7 +39,7 @@ COMMANDS = {
 
 
 async def _redis_state(command: str, settings: DurableConfig, limit: int) -> Sections:
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(settings)
     try:
         if command == "queues":
             return {"queues": await streams.queues(redis, settings)}

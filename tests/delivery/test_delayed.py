@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
-from taskiq_durable.delayed import DueSet, later
+from taskiq_durable.delayed import DueSet, adopt_legacy, due_set_key, later
 
 from core.settings import Settings
 from tests.conftest import StartProcess
@@ -54,10 +54,10 @@ async def test_countdown_and_eta_start_on_time_once(
 async def test_racing_pollers_move_each_message_once(settings: Settings) -> None:
     clients = [Redis.from_url(settings.redis_url) for _ in range(4)]
     stream = settings.key("queue", "race")
-    due_sets = [DueSet(client, settings.key("delayed")) for client in clients]
+    due_sets = [DueSet(client, stream) for client in clients]
     try:
         for n in range(300):
-            await due_sets[0].add(stream, json.dumps({"n": n}), due=1.0)
+            await due_sets[0].add(json.dumps({"n": n}), due=1.0)
 
         async def drain(due_set: DueSet) -> int:
             total = 0
@@ -70,14 +70,39 @@ async def test_racing_pollers_move_each_message_once(settings: Settings) -> None
         assert sum(moved) == 300
         numbers = sorted(json.loads((fields or {})[b"data"])["n"] for _, fields in entries)
         assert numbers == list(range(300))
-        assert await clients[0].zcard(settings.key("delayed")) == 0
+        assert await clients[0].zcard(due_sets[0].key) == 0
     finally:
         for client in clients:
             await client.aclose()
 
 
 async def test_not_yet_due_stays_in_the_set(settings: Settings, redis_client: Redis) -> None:
-    due_set = DueSet(redis_client, settings.key("delayed"))
-    await due_set.add(settings.key("queue", "later"), "{}", due=100.0)
+    due_set = DueSet(redis_client, settings.key("queue", "later"))
+    await due_set.add("{}", due=100.0)
     assert await due_set.move_due(now=99.0) == (0, 100.0)
     assert await due_set.move_due(now=100.0) == (1, None)
+
+
+async def test_what_an_older_worker_parked_in_the_shared_set_is_adopted(
+    settings: Settings, redis_client: Redis
+) -> None:
+    # Older versions kept every stream's delayed messages in one set, `<prefix>:delayed`.
+    legacy = settings.key("delayed")
+    streams = [settings.key("queue", "old-a"), settings.key("queue", "old-b")]
+    members = {
+        json.dumps({"id": str(n), "stream": streams[n % 2], "data": json.dumps({"n": n})}): n
+        for n in range(250)
+    }
+    await redis_client.zadd(legacy, members)
+
+    adopted = await asyncio.gather(*(adopt_legacy(redis_client, legacy) for _ in range(3)))
+
+    assert sum(adopted) == 250  # each member moved by exactly one of the racing adopters
+    assert await redis_client.exists(legacy) == 0
+    for index, stream in enumerate(streams):
+        assert await redis_client.zcard(due_set_key(stream)) == 125
+        moved, _ = await DueSet(redis_client, stream).move_due(now=1000.0)
+        assert moved == 100  # one batch; the rest follows in the next look
+        entries = await redis_client.xrange(stream) or []
+        data = [json.loads((fields or {})[b"data"])["n"] for _, fields in entries]
+        assert all(n % 2 == index for n in data)

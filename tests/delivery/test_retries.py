@@ -97,7 +97,7 @@ async def test_backoff_schedule_dead_letter_and_replay(
         replayed = await client.post(f"/admin/dead-letters/{steady_id}/replay")
         assert replayed.status_code == 202, replayed.text
         wait_until(lambda: len(attempts("steady")) == 5, within=20, what="the replayed run")
-        # Replayed with a fresh retry budget, under a new task id, once.
+        # Replayed with a fresh retry budget, under its own task id, once.
         assert starts(sync_redis, settings, "steady")[-1]["retries"] == 0
         again = await client.post(f"/admin/dead-letters/{steady_id}/replay")
         assert again.status_code == 409, again.text

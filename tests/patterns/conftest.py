@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 
 from core.settings import Settings
@@ -39,3 +40,22 @@ async def until(
 async def recorded(redis: Redis, settings: Settings, name: str) -> list[Any]:
     """What `test.record` & co. appended under `name`, in order."""
     return [json.loads(raw) for raw in await redis.lrange(settings.key("test", name), 0, -1)]
+
+
+async def task_status(http: httpx.AsyncClient, task_id: str) -> dict[str, Any]:
+    """`GET /tasks/{task_id}`'s body."""
+    body: dict[str, Any] = (await http.get(f"/tasks/{task_id}")).json()
+    return body
+
+
+async def wait_for_web(http: httpx.AsyncClient, web: StackProcess, *, within: float) -> None:
+    """Until the web process answers /health (failing at once if it exited)."""
+
+    async def up() -> bool:
+        assert web.popen.poll() is None, web.log()
+        try:
+            return (await http.get("/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await until(up, within=within, what="the web process")

@@ -82,3 +82,39 @@ async def _wait_key(redis: RedisClient, key: str) -> None:
     async with asyncio.timeout(GATE_SECONDS):
         while await redis.blpop([key], timeout=1) is None:
             pass
+
+
+@broker.task(task_name="test.once_allowed", track_started=True)
+async def once_allowed(
+    name: str, redis: RedisClient = TaskiqDepends(), settings: StackSettings = TaskiqDepends()
+) -> str:
+    """Fails (not retried) until the test sets `<prefix>:test:<name>:allowed`; then waits for
+    a push to `<prefix>:test:<name>:gate` and succeeds: a replay the test can watch."""
+    if not await redis.exists(settings.key("test", name, "allowed")):
+        raise ValueError(f"{name} is not allowed yet")
+    await _wait_key(redis, settings.key("test", name, "gate"))
+    return f"{name} ran"
+
+
+@broker.task(
+    task_name="test.flaky_mul",
+    max_attempts=3,
+    retry_base=0.05,
+    retry_jitter=False,
+    types_of_exceptions=(ConnectionError,),
+)
+async def flaky_mul(
+    x: int,
+    factor: int,
+    name: str,
+    fails: int,
+    redis: RedisClient = TaskiqDepends(),
+    settings: StackSettings = TaskiqDepends(),
+) -> int:
+    """`x * factor` once it has failed `fails` times with a retryable error (counted per
+    `name` in Redis, and recorded under `name`): a chain step that needs its retries."""
+    attempt = await redis.incr(settings.key("test", name, "attempts"))
+    await _record(redis, settings, name, attempt)
+    if attempt <= fails:
+        raise ConnectionError(f"{name}: attempt {attempt} fails")
+    return x * factor

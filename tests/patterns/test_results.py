@@ -13,7 +13,7 @@ from taskiq_durable.canvas import sig
 from core.settings import Settings
 from tests.conftest import StartProcess
 from tests.patterns import tasks_for_tests as t
-from tests.patterns.conftest import recorded, start_worker, until
+from tests.patterns.conftest import recorded, start_worker, task_status, until, wait_for_web
 from tests.support.processes import free_port
 
 WITHIN = 60.0
@@ -29,17 +29,9 @@ async def test_task_states_through_the_status_endpoint(
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
 
         async def status(task_id: str) -> dict[str, Any]:
-            body: dict[str, Any] = (await http.get(f"/tasks/{task_id}")).json()
-            return body
+            return await task_status(http, task_id)
 
-        async def web_up() -> bool:
-            assert web.popen.poll() is None, web.log()
-            try:
-                return (await http.get("/health")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await until(web_up, within=WITHIN, what="the web process")
+        await wait_for_web(http, web, within=WITHIN)
         # Unknown (or queued, or expired from Redis): PENDING, as Celery says.
         assert await status("no-such-task") == {
             "task_id": "no-such-task",
@@ -85,7 +77,8 @@ async def test_task_states_through_the_status_endpoint(
         )
         assert (body["ready"], body["error"]) == (
             True,
-            {"type": "ValueError", "message": "refusing 'bad'"},
+            # Not retried, so dead-lettered too (and replayable): the reason says so.
+            {"type": "ValueError", "message": "refusing 'bad'", "dead_letter": "failed"},
         )
         errors = await until(
             lambda: recorded(redis_client, settings, "errors"), within=WITHIN, what="errback"

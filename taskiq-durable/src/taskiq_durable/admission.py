@@ -6,15 +6,25 @@ before its `eta` is parked in delayed delivery until then; one over its task's `
 gets the next free start slot and is parked until that slot. Everything else runs now. A parked
 or dead-lettered message is stored before it is acknowledged, so a crash in between runs it
 twice, never zero times.
+
+A dead-lettered message with a task id also ends that task: a `TaskDeadLettered` result is
+stored under its id (unless a result is stored already) and the middlewares' `post_save` sees it,
+as for any stored result, so waiters, status readers and the canvas (link_error, chords) see the
+final state at once instead of PENDING for ever.
 """
 
 import logging
 import time
 
-from taskiq import AsyncBroker, TaskiqMessage
+from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware
+from taskiq.utils import maybe_awaitable
 
 from taskiq_durable.dead_letters.checks import CallShape, Checked, check_message, poison_letter
-from taskiq_durable.dead_letters.letters import DeadLetter
+from taskiq_durable.dead_letters.letters import (
+    DEAD_LETTER_LABEL,
+    DeadLetter,
+    dead_lettered_result,
+)
 from taskiq_durable.delayed import ETA, DelayedDelivery, delayed_delivery, relabel
 from taskiq_durable.durable_broker import durable_broker
 from taskiq_durable.rate_limit import RATE_LIMIT, RATE_SLOT, RateLimiter, parse_rate
@@ -53,8 +63,37 @@ class Admission:
                 checked.reason.value,
                 checked.error,
             )
+            await self._end(checked)
             return None
         return None if await self._park(checked.message) else checked.received
+
+    async def _end(self, letter: DeadLetter) -> None:
+        """Store the letter's final state under its task id and hand it to `post_save`, as
+        taskiq's receiver does with a result it stored (in the same, reversed, order)."""
+        if letter.task_id is None or letter.task_name is None:
+            return  # undecodable: no task to end
+        result = dead_lettered_result(letter)
+        backend = self._broker.results
+        async with backend.redis.pipeline(transaction=False) as pipe:
+            # A result stored already wins: a poison message may have succeeded before it
+            # kept crashing its worker ahead of the acknowledgement.
+            backend.set_result_in(pipe, letter.task_id, result, unless_stored=True)
+            pipe.get(backend.key(letter.task_id))
+            _, raw = await pipe.execute()
+        # Ours, from this delivery or from one that crashed before `post_save` finished (its
+        # kicks use deterministic task ids, so running it again kicks nothing twice).
+        if DEAD_LETTER_LABEL not in backend.load(raw).labels:
+            return
+        message = TaskiqMessage(
+            task_id=letter.task_id,
+            task_name=letter.task_name,
+            labels=letter.labels,
+            args=letter.args,
+            kwargs=letter.kwargs,
+        )
+        for middleware in reversed(self._broker.middlewares):
+            if middleware.__class__.post_save != TaskiqMiddleware.post_save:
+                await maybe_awaitable(middleware.post_save(message, result))
 
     async def _park(self, message: TaskiqMessage) -> bool:
         delayed = delayed_delivery(self._broker)

@@ -18,6 +18,15 @@ DEFAULT_QUEUE = "default"
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DurableConfig:
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # "single": `redis_url` is the server. "sentinel": the master of `redis_sentinel_master`
+    # as `redis_sentinels` (host, port) name it now; `redis_url` gives database, password, TLS.
+    redis_mode: Literal["single", "sentinel"] = "single"
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "mymaster"
+    # A kick returns only once this many replicas hold the message too. Replication is
+    # asynchronous: a failover can promote a replica that lacks a write the old master
+    # acknowledged; with 1 here, a kick the failover would lose fails instead (docs/deploy.md).
+    redis_kick_replicas: int = 0
     # Every Redis key, stream and channel starts with this, so several services (or test runs)
     # can share one Redis server without seeing each other.
     redis_prefix: str = "taskiq"
@@ -56,6 +65,12 @@ class DurableConfig:
     scheduler_misfire_default: Literal["catch_up", "skip"] = "catch_up"
 
     def __post_init__(self) -> None:
+        if self.redis_mode == "sentinel" and not self.redis_sentinels:
+            raise ValueError("redis_mode 'sentinel' needs at least one (host, port) sentinel")
+        if self.redis_kick_replicas < 0:
+            raise ValueError(f"redis_kick_replicas must be >= 0, not {self.redis_kick_replicas}")
+        if self.redis_mode not in ("single", "sentinel"):
+            raise ValueError(f"unknown redis_mode {self.redis_mode!r}: 'single' or 'sentinel'")
         if not self.queues:
             raise ValueError("at least one queue is needed")
         for name in self.queues:

@@ -6,12 +6,15 @@ uses it, so a forked or spawned process never inherits a connection bound to ano
 
 from typing import TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis, Sentinel
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-__all__ = ["create_redis", "stale_connection_retry", "started"]
+from taskiq_durable.config import DurableConfig
+
+__all__ = ["create_pool", "create_redis", "stale_connection_retry", "started"]
 
 T = TypeVar("T")
 
@@ -33,6 +36,42 @@ def stale_connection_retry() -> Retry:
     return Retry(ExponentialBackoff(cap=1.0, base=0.05), 3, (RedisConnectionError,))
 
 
-def create_redis(url: str) -> Redis:
-    """A Redis client; its pool connects on first use, on the caller's loop."""
-    return Redis.from_url(url, retry=stale_connection_retry())
+class _SentinelBlockingPool(SentinelConnectionPool, BlockingConnectionPool):
+    """redis-py's Sentinel pool with the blocking pool's wait for a free connection, so the
+    broker and result backend keep taskiq-redis's pool semantics in either mode."""
+
+
+def create_pool(config: DurableConfig) -> BlockingConnectionPool:
+    """The connection pool every Redis client of the library is built on, for `config`'s mode.
+
+    Single: the pool of `redis_url`. Sentinel: a pool that asks the sentinels for the current
+    master on each new connection and drops a connection whose server became a replica (a
+    failover); the retry below then reconnects to the new master. `redis_url` still gives the
+    database, password and TLS of the master connections. Unbounded, as taskiq-redis's own.
+    """
+    if config.redis_mode == "single":
+        return BlockingConnectionPool.from_url(
+            config.redis_url, max_connections=None, retry=stale_connection_retry()
+        )
+    options = dict(BlockingConnectionPool.from_url(config.redis_url).connection_kwargs)
+    for placement in ("host", "port"):  # the sentinels say where the master is
+        options.pop(placement, None)
+    # Sentinels carry no data: no database and not the master's password, only the timeout.
+    # (redis-py's sentinel module has no annotations, hence the ignores.)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(config.redis_sentinels),
+        sentinel_kwargs={"socket_timeout": options.get("socket_timeout") or 5.0},
+    )
+    return _SentinelBlockingPool(  # type: ignore[no-untyped-call]
+        config.redis_sentinel_master,
+        sentinel,
+        is_master=True,
+        max_connections=None,
+        retry=stale_connection_retry(),
+        **options,
+    )
+
+
+def create_redis(config: DurableConfig) -> Redis:
+    """A Redis client on its own pool; the pool connects on first use, on the caller's loop."""
+    return Redis(connection_pool=create_pool(config))

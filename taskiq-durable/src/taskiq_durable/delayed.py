@@ -1,11 +1,17 @@
 """Delayed delivery: retries, countdown/eta kicks and rate-limited starts, due to the second.
 
-A delayed message waits in one Redis sorted set (score: due time, Unix seconds; member: a JSON
-envelope with the target stream and the message). A poller in every worker child moves due
-members into the stream with one Lua script (XADD + ZREM), so a message is always in the set or
-in the stream, never neither, and several pollers never move it twice. It does not depend on the
-scheduler: the poller sleeps until the next due time, at most `DELAYED_POLL_SECONDS`, and a
-schedule made in the same child wakes it at once.
+A delayed message waits in the due set of its target stream, a Redis sorted set named
+`<stream>:delayed` (score: due time, Unix seconds; member: a JSON envelope with the stream and
+the message). A poller in every worker child moves due members of its own stream's set into the
+stream with one Lua script (XADD + ZREM) that declares both keys, so it is routable on a Redis
+Cluster (a stream and its due set share the stream's hash tag, if it has one). A message is
+always in the set or in the stream, never neither, and several pollers never move it twice. It
+does not depend on the scheduler: the poller sleeps until the next due time, at most
+`DELAYED_POLL_SECONDS`, and a schedule made in the same child wakes it at once.
+
+Earlier versions kept one due set for every stream, `<prefix>:delayed`; pollers still move
+what an older worker parked there into the per-stream sets (`adopt_legacy`), so an upgrade with
+delayed messages in flight loses none.
 
 Kicking with a countdown goes through the stream: `later(task.kicker(), countdown=10).kiq(...)`
 sets the `eta` label and the worker that receives the message early parks it here.
@@ -30,7 +36,16 @@ from taskiq.labels import prepare_label
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.connections import create_redis, started
 
-__all__ = ["ETA", "DelayedDelivery", "DueSet", "delayed_delivery", "later", "relabel"]
+__all__ = [
+    "ETA",
+    "DelayedDelivery",
+    "DueSet",
+    "adopt_legacy",
+    "delayed_delivery",
+    "due_set_key",
+    "later",
+    "relabel",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +53,30 @@ logger = logging.getLogger(__name__)
 ETA = "eta"
 BATCH = 100
 
-# KEYS[1]: the due set; ARGV: now, batch. Returns the count moved and the next due score ('').
+# How often a poller looks for what a pre-upgrade worker left in the shared due set.
+LEGACY_CHECK_SECONDS = 30.0
+
+# KEYS[1]: the due set, KEYS[2]: its stream; ARGV: now, batch. Returns the count moved and the
+# next due score ('').
 _MOVE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
   local envelope = cjson.decode(member)
-  redis.call('XADD', envelope.stream, '*', 'data', envelope.data)
+  redis.call('XADD', KEYS[2], '*', 'data', envelope.data)
   redis.call('ZREM', KEYS[1], member)
 end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {#due, head[2] or ''}
+"""
+
+# KEYS[1]: the shared due set of older versions, KEYS[2]: the member's stream's due set;
+# ARGV[1]: the member. 1 if this call moved it.
+_ADOPT = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due then return 0 end
+redis.call('ZADD', KEYS[2], due, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
 """
 
 K = TypeVar("K", bound=AsyncKicker[Any, Any])
@@ -67,39 +96,74 @@ def later(kicker: K, *, countdown: float | None = None, eta: datetime | None = N
     return kicker
 
 
-def relabel(
+def wire_form(
     message: TaskiqMessage, labels: Mapping[str, Any], *, drop: tuple[str, ...] = ()
 ) -> TaskiqMessage:
-    """A copy of `message` with labels changed, re-typed as a kicker would type them."""
+    """A copy of `message` with labels changed, as a kicker sends it: every label a string
+    with its type in `labels_types`. The one form a formatter may dump: a parsed `bytes`
+    label (taskiq-pipelines' pipeline) dumped as is reaches the receiver as text its base64
+    decoding refuses ("Invalid base64-encoded string")."""
     merged = {k: v for k, v in message.labels.items() if k not in drop} | dict(labels)
     prepared = {name: prepare_label(value) for name, value in merged.items()}
-    copy = message.model_copy(
+    return message.model_copy(
         update={
             "labels": {name: value for name, (value, _) in prepared.items()},
             "labels_types": {name: kind for name, (_, kind) in prepared.items()},
         }
     )
+
+
+def relabel(
+    message: TaskiqMessage, labels: Mapping[str, Any], *, drop: tuple[str, ...] = ()
+) -> TaskiqMessage:
+    """A copy of `message` with labels changed, re-typed as a kicker would type them and
+    parsed back, as a worker reads them."""
+    copy = wire_form(message, labels, drop=drop)
     copy.parse_labels()
     return copy
 
 
-class DueSet:
-    """The sorted set of delayed messages; every operation is one atomic Redis call."""
+def due_set_key(stream: str) -> str:
+    """The due set of `stream`: its name plus a suffix, so it shares the stream's hash tag."""
+    return f"{stream}:delayed"
 
-    def __init__(self, redis: Redis, key: str) -> None:
+
+class DueSet:
+    """The sorted set of one stream's delayed messages; every operation is one atomic call."""
+
+    def __init__(self, redis: Redis, stream: str) -> None:
         self._redis = redis
-        self._key = key
+        self._stream = stream
+        self.key = due_set_key(stream)
         self._move = redis.register_script(_MOVE_DUE)
 
-    async def add(self, stream: str, data: str, due: float) -> None:
-        # The random id keeps two identical messages two members.
-        envelope = {"id": uuid.uuid4().hex, "stream": stream, "data": data}
-        await self._redis.zadd(self._key, {json.dumps(envelope): due})
+    async def add(self, data: str, due: float) -> None:
+        # The random id keeps two identical messages two members; the stream is for inspect.
+        envelope = {"id": uuid.uuid4().hex, "stream": self._stream, "data": data}
+        await self._redis.zadd(self.key, {json.dumps(envelope): due})
 
     async def move_due(self, now: float) -> tuple[int, float | None]:
-        """Move what is due at `now` into its stream; (count moved, next due time or None)."""
-        moved, head = await self._move(keys=[self._key], args=[repr(now), BATCH])
+        """Move what is due at `now` into the stream; (count moved, next due time or None)."""
+        moved, head = await self._move(keys=[self.key, self._stream], args=[repr(now), BATCH])
         return int(moved), float(head) if head else None
+
+
+async def adopt_legacy(redis: Redis, legacy_key: str) -> int:
+    """Move what the shared due set of older versions holds into the per-stream due sets.
+
+    One script per member, moving it only if it is still in the shared set: a member is in one
+    set or the other, and one a racing poller adopted (and maybe delivered) is not added again.
+    Only single-Redis deployments ever had the shared set, so the two keys need no common slot.
+    """
+    adopt = redis.register_script(_ADOPT)
+    adopted = 0
+    while True:
+        parked: list[Any] = await redis.zrange(legacy_key, 0, BATCH - 1)
+        if not parked:
+            return adopted
+        for member in parked:
+            target = due_set_key(json.loads(member)["stream"])
+            adopted += int(await adopt(keys=[legacy_key, target], args=[member]))
 
 
 class DelayedDelivery(TaskiqMiddleware):
@@ -109,7 +173,7 @@ class DelayedDelivery(TaskiqMiddleware):
         super().__init__()
         self._settings = settings
         self._stream = stream
-        self.key = settings.key("delayed")
+        self._legacy_key = settings.key("delayed")
         self._redis: Redis | None = None
         self._due: DueSet | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -124,8 +188,8 @@ class DelayedDelivery(TaskiqMiddleware):
         if not self.broker.is_worker_process:
             return
         # Its own client, not Resources': WORKER_SHUTDOWN closes those before middlewares stop.
-        self._redis = create_redis(self._settings.redis_url)
-        self._due = DueSet(self._redis, self.key)
+        self._redis = create_redis(self._settings)
+        self._due = DueSet(self._redis, self._stream)
         self._wake = asyncio.Event()  # bound to this child's loop
         self._poller = asyncio.create_task(self._poll(self._due), name="delayed-delivery-poller")
 
@@ -140,19 +204,27 @@ class DelayedDelivery(TaskiqMiddleware):
             self._redis = self._due = None
 
     async def schedule(self, message: TaskiqMessage, due: float) -> None:
-        """Deliver `message` (with its `eta` label set to `due`) at Unix time `due`."""
-        due_set = started(self._due, "delayed delivery (worker processes only)")
-        parked = relabel(message, {ETA: due})
+        """Deliver `message` (with its `eta` label set to `due`) at Unix time `due`.
+
+        It waits in its target stream's due set, moved by that stream's workers (only they
+        could run it); this child's own poller wakes for its own stream."""
+        own = started(self._due, "delayed delivery (worker processes only)")
+        parked = wire_form(message, {ETA: due})
         stream = parked.labels.get("queue_name") or self._stream
-        await due_set.add(stream, self.broker.formatter.dumps(parked).message.decode(), due)
+        due_set = own if stream == self._stream else DueSet(self.redis, stream)
+        await due_set.add(self.broker.formatter.dumps(parked).message.decode(), due)
         self._wake.set()
 
     async def _poll(self, due_set: DueSet) -> None:
         interval = self._settings.delayed_poll_seconds
+        legacy_due = 0.0
         while True:
             self._wake.clear()  # before the look: a schedule made during it is not missed
             wait = interval
             try:
+                if time.monotonic() >= legacy_due:
+                    await adopt_legacy(self.redis, self._legacy_key)
+                    legacy_due = time.monotonic() + LEGACY_CHECK_SECONDS
                 moved, next_due = await due_set.move_due(time.time())
             except RedisError:
                 logger.warning("delayed delivery: Redis unavailable, retrying", exc_info=True)

@@ -4,6 +4,7 @@ its configuration and its dead-letter store (`build_broker` makes one)."""
 from taskiq import AsyncBroker
 
 from taskiq_durable.config import DurableConfig
+from taskiq_durable.connections import create_pool
 from taskiq_durable.dead_letters.store import DeadLetterStore
 from taskiq_durable.queues import stream_name
 from taskiq_durable.result_backend import ResultBackend
@@ -23,6 +24,8 @@ class DurableBroker(StreamBroker):
             consumer_group_name=config.key("workers"),
             delivery=DeliveryConfig.from_config(config),
         )
+        # taskiq-redis built a pool from the URL alone; this one follows the configured mode.
+        self.connection_pool = create_pool(config)
         self.config = config
         self.dead_letters = dead_letters
 

@@ -3,8 +3,9 @@
 `RedisAsyncResultBackend` builds a new `redis.asyncio.Redis` for every call (`Redis.__init__`
 copies its table of response callbacks each time: about a tenth of a worker child's CPU per
 task, see docs/benchmarks.md). This subclass builds one client on the backend's pool in
-`startup()` (run by `broker.startup()` in every process) and reuses it. The pool is
-taskiq-redis's, with `stale_connection_retry`; the key layout is too (taskiq_durable.compat).
+`startup()` (run by `broker.startup()` in every process) and reuses it. The pool is the
+library's (`taskiq_durable.connections.create_pool`: single Redis or Sentinel); the key layout
+is taskiq-redis's (taskiq_durable.compat).
 
 `read_many` reads a batch of stored results in one round trip and `load` parses one as
 `get_result` does, for `taskiq_durable.results.ResultWaiter`; `set_result_in` adds a write to a
@@ -24,7 +25,7 @@ from taskiq_redis.exceptions import ResultIsMissingError
 
 from taskiq_durable.compat import PROGRESS_KEY_SUFFIX, result_key
 from taskiq_durable.config import DurableConfig
-from taskiq_durable.connections import stale_connection_retry, started
+from taskiq_durable.connections import create_pool, started
 
 __all__ = ["ResultBackend"]
 
@@ -51,12 +52,14 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
 
     @classmethod
     def for_config(cls, config: DurableConfig) -> "ResultBackend":
-        return cls(
+        backend = cls(
             config.redis_url,
             result_ex_time=config.result_ttl_seconds,
             prefix_str=config.key("result"),
-            retry=stale_connection_retry(),  # the first call after a Redis restart must not fail
         )
+        # taskiq-redis built a pool from the URL alone; this one follows the configured mode.
+        backend.redis_pool = create_pool(config)
+        return backend
 
     @property
     def redis(self) -> Redis:
@@ -94,6 +97,10 @@ class ResultBackend(RedisAsyncResultBackend[Any]):
     ) -> None:
         """Queue the write of `result` on `pipe`; with `unless_stored`, a stored one is kept."""
         pipe.set(self.key(task_id), self.dump(result), ex=self.result_ex_time, nx=unless_stored)
+
+    async def forget(self, task_id: str) -> None:
+        """Delete the stored result and progress: the task reads PENDING again (a replay)."""
+        await self.redis.delete(self.key(task_id), self.key(task_id) + PROGRESS_KEY_SUFFIX)
 
     async def is_result_ready(self, task_id: str) -> bool:
         return bool(await self.redis.exists(self.key(task_id)))

@@ -22,7 +22,7 @@ from taskiq import Context, TaskiqDepends, TaskiqMessage, TaskiqMiddleware, Task
 from taskiq.exceptions import NoResultError
 
 from taskiq_durable.backoff import RETRIES, backoff_delay, policy_from_labels
-from taskiq_durable.dead_letters.letters import DeadLetterReason, from_failure
+from taskiq_durable.dead_letters.letters import DEAD_LETTER_LABEL, DeadLetterReason, from_failure
 from taskiq_durable.delayed import DelayedDelivery, relabel
 from taskiq_durable.durable_broker import durable_broker
 from taskiq_durable.rate_limit import RATE_SLOT
@@ -107,6 +107,9 @@ class RetryMiddleware(TaskiqMiddleware):
         )
         letter = from_failure(message, exception, attempts=attempt, reason=reason)
         await durable_broker(self.broker).dead_letters.record(letter)
+        # The receiver stores `result` next, with this error: status readers say it was
+        # dead-lettered too (it can be replayed). A copy: `result.labels` may be the message's.
+        result.labels = {**result.labels, DEAD_LETTER_LABEL: reason.value}
         logger.warning(
             "task %s %s dead-lettered (%s) after %d attempt(s)",
             message.task_name,

@@ -46,7 +46,7 @@ class RevokeMiddleware(TaskiqMiddleware):
         if self.broker.is_worker_process:
             # Its own client, not Resources': WORKER_SHUTDOWN closes those before middlewares
             # stop, and the listener would report a lost Redis at every shutdown.
-            self._client = create_redis(self._settings.redis_url)
+            self._client = create_redis(self._settings)
             pubsub = await self._subscribe(self._client)
             self._listener = asyncio.create_task(self._listen(self._client, pubsub))
 

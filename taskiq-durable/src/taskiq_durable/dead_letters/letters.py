@@ -8,9 +8,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from taskiq import TaskiqMessage
+from taskiq import TaskiqMessage, TaskiqResult
 
-__all__ = ["DeadLetter", "DeadLetterReason", "from_failure", "from_message", "from_raw"]
+__all__ = [
+    "DEAD_LETTER_LABEL",
+    "DeadLetter",
+    "DeadLetterReason",
+    "TaskDeadLettered",
+    "dead_lettered_result",
+    "from_failure",
+    "from_message",
+    "from_raw",
+]
+
+# The label a stored result carries when its message was dead-lettered: the reason.
+DEAD_LETTER_LABEL = "dead_letter"
 
 
 class DeadLetterReason(enum.StrEnum):
@@ -20,6 +32,23 @@ class DeadLetterReason(enum.StrEnum):
     UNKNOWN_TASK = "unknown_task"  # names a task this worker does not have
     BAD_ARGUMENTS = "bad_arguments"  # arguments that don't fit the task's signature
     POISON = "poison"  # delivered more than max_deliveries times without completing
+
+
+class TaskDeadLettered(Exception):
+    """The stored outcome of a task whose message was dead-lettered before it could run
+    (undecodable labels, unknown task, bad arguments, poison): waiters and status readers see
+    it at once instead of waiting for a result that never comes.
+
+    Its args are `(reason, error)`, so a process that rebuilds it from the stored result
+    without this class (taskiq recreates unknown exception types from name and args) still
+    reads both."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(reason, error)
+
+    def __str__(self) -> str:
+        reason, error = self.args
+        return f"dead-lettered ({reason}): {error}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,4 +128,15 @@ def from_raw(
         reason=reason,
         error=_text(error),
         raw=_text(raw.decode(errors="backslashreplace")),
+    )
+
+
+def dead_lettered_result(letter: DeadLetter) -> TaskiqResult[None]:
+    """The result stored under the task id of a letter whose task never ran."""
+    return TaskiqResult[None](
+        is_err=True,
+        return_value=None,
+        execution_time=0.0,
+        labels={**letter.labels, DEAD_LETTER_LABEL: letter.reason.value},
+        error=TaskDeadLettered(letter.reason.value, letter.error),
     )

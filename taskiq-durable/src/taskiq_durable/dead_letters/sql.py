@@ -23,6 +23,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq_durable.connections import started
 from taskiq_durable.dead_letters.letters import DeadLetter, DeadLetterReason
 from taskiq_durable.dead_letters.store import replay_labels
+from taskiq_durable.durable_broker import durable_broker
 
 __all__ = [
     "DeadLetterRow",
@@ -122,9 +123,11 @@ async def list_letters(
 
 
 async def replay(session: AsyncSession, broker: AsyncBroker, letter_id: int) -> DeadLetterRow:
-    """Kick the letter's task again under a new task id; the caller commits.
+    """Kick the letter's task again, under its own task id; the caller commits.
 
-    The row stays locked until the caller's commit, so two concurrent replays kick once.
+    The row stays locked until the caller's commit, so two concurrent replays kick once. The
+    task id's stored outcome (the dead letter's) is deleted before the kick, so waiters and
+    status readers see PENDING and then the replay's outcome, never the old one after it.
     """
     letter = await session.get(DeadLetterRow, letter_id, with_for_update=True)
     if letter is None:
@@ -139,6 +142,9 @@ async def replay(session: AsyncSession, broker: AsyncBroker, letter_id: int) -> 
     kicker: AsyncKicker[..., object] = AsyncKicker(
         letter.task_name, broker, replay_labels(letter.labels)
     )
+    if letter.task_id is not None:
+        await durable_broker(broker).results.forget(letter.task_id)
+        kicker = kicker.with_task_id(letter.task_id)
     task = await kicker.kiq(*letter.args, **letter.kwargs)
     letter.replayed_at, letter.replay_task_id = datetime.now(UTC), task.task_id
     return letter

@@ -10,8 +10,9 @@ from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
 from taskiq_durable.config import DurableConfig
+from taskiq_durable.delayed import due_set_key
 from taskiq_durable.inspect.streams import Row, message_summary
-from taskiq_durable.queues import route
+from taskiq_durable.queues import route, stream_name
 from taskiq_durable.scheduler.sources import RuntimeScheduleSource
 
 
@@ -21,10 +22,14 @@ def _when(unix: float) -> str:
 
 async def delayed(redis: Redis, settings: DurableConfig, *, limit: int = 100) -> list[Row]:
     """Messages parked until a due time: retries in backoff, countdown/eta kicks, rate-limited
-    starts. The sorted set is the one taskiq_durable/delayed.py keeps (`<prefix>:delayed`)."""
+    starts, the soonest first. The sorted sets are taskiq_durable/delayed.py's: one per queue
+    stream (`<stream>:delayed`), and the shared one older versions kept (`<prefix>:delayed`)."""
     rows = []
-    parked: list[Any] = await redis.zrange(settings.key("delayed"), 0, limit - 1, withscores=True)
-    for member, due in parked:
+    keys = [due_set_key(stream_name(settings, queue)) for queue in settings.queues]
+    parked: list[Any] = []
+    for key in [*keys, settings.key("delayed")]:
+        parked += await redis.zrange(key, 0, limit - 1, withscores=True)
+    for member, due in sorted(parked, key=lambda entry: float(entry[1]))[:limit]:
         envelope = json.loads(member)
         message = json.loads(envelope["data"])
         rows.append(

@@ -41,7 +41,7 @@ class RuntimeScheduleSource(ScheduleSource):
         self.keys = ScheduleKeys(settings.key("schedule"))
         self._times_key = f"{self.keys.prefix}:times"
         self._serializer = JSONSerializer()
-        self._redis = create_redis(settings.redis_url)
+        self._redis = create_redis(settings)
         self.state = ScheduleState(self._redis, settings)
         self._forget_time_key = self._redis.register_script(FORGET_TIME_KEY)
 

@@ -23,7 +23,8 @@ from collections.abc import AsyncGenerator
 from typing import cast
 
 from redis.asyncio import Redis, ResponseError
-from taskiq import AckableMessage
+from redis.exceptions import ConnectionError as RedisConnectionError
+from taskiq import AckableMessage, BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 from taskiq_durable.connections import stale_connection_retry, started
@@ -41,6 +42,15 @@ from taskiq_durable.streams.reconnect import OUTAGE_ERRORS, Outage
 from taskiq_durable.streams.recycle import RecyclePolicy, current_rss
 
 logger = logging.getLogger(__name__)
+
+
+# How long a kick waits for its replicas (REDIS_KICK_REPLICAS) before it fails.
+KICK_REPLICA_TIMEOUT_MS = 2000
+
+
+class KickNotReplicated(RedisConnectionError):
+    """The message is on the master but not on enough replicas: a failover could lose it.
+    A connection error, so callers treat it as the Redis outage it is part of."""
 
 
 def consumer_name() -> str:
@@ -135,6 +145,25 @@ class StreamBroker(RedisStreamBroker):
         # Whatever is still held was never started or outlived the drain: a live worker runs it.
         await self._give_back(self._inflight.deliveries())
         await super().shutdown()
+
+    async def kick(self, message: BrokerMessage) -> None:
+        """XADD the message; with `kick_replicas`, return only once that many replicas have it.
+
+        WAIT counts the writes of its own connection, so both go in one pipeline."""
+        stream = message.labels.get("queue_name") or self.queue_name
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(stream, {b"data": message.message})
+                if self.delivery.kick_replicas:
+                    pipe.wait(self.delivery.kick_replicas, KICK_REPLICA_TIMEOUT_MS)
+                replies = await pipe.execute()
+        if self.delivery.kick_replicas and replies[1] < self.delivery.kick_replicas:
+            raise KickNotReplicated(
+                f"{message.task_name} ({message.task_id}) reached {replies[1]} of"
+                f" {self.delivery.kick_replicas} Redis replicas within"
+                f" {KICK_REPLICA_TIMEOUT_MS} ms: it may be lost in a failover; kick it again"
+                " (a redelivery is harmless, delivery is at least once)"
+            )
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         redis = self._redis

@@ -35,6 +35,8 @@ class DeliveryConfig:
     trim_interval: float
     max_tasks_per_child: int
     max_memory_mb: int
+    # A kick returns once this many replicas hold the message (WAIT); 0: once the master does.
+    kick_replicas: int = 0
 
     @classmethod
     def from_config(cls, config: DurableConfig) -> "DeliveryConfig":
@@ -44,6 +46,7 @@ class DeliveryConfig:
             trim_interval=config.stream_trim_interval_seconds,
             max_tasks_per_child=config.worker_max_tasks_per_child,
             max_memory_mb=config.worker_max_memory_mb,
+            kick_replicas=config.redis_kick_replicas,
         )
 
     @property
