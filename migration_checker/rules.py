@@ -146,7 +146,8 @@ _ALL = (
         "queue / priority option",
         S.ROUTING_AND_PRIORITY,
         "the `queue` label, a queue listed in the `QUEUES` setting (default `default,urgent`) "
-        "and a worker per queue (`WORKER_QUEUE`)",
+        "and a worker per queue (`WORKER_QUEUE`; `make up` starts one for each); `priority` is "
+        "refused (`apply_async` raises): give urgent work its own queue",
         5,
     ),
     _construct(

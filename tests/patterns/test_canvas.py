@@ -105,3 +105,49 @@ async def test_chord_on_one_slot_calls_back_once_despite_redelivery(
     assert [e["task_name"] for e in errors] == ["test.fail"]
     assert errors[0]["task_id"] in failing.group.member_ids[1:]
     assert await recorded(redis_client, settings, "never") == []
+
+    # An empty header: the callback at once, with an empty list of results.
+    empty = await apply_chord(
+        client_broker, redis_client, settings.durable(), [], sig(t.record, name="empty")
+    )
+    assert (await empty.callback_task(client_broker).wait_result(timeout=WITHIN)).return_value == []
+    assert await recorded(redis_client, settings, "empty") == [[]]
+
+
+@pytest.mark.e2e
+async def test_a_retried_chain_step_is_the_same_step(
+    start: StartProcess, settings: Settings, client_broker: AsyncBroker, redis_client: Redis
+) -> None:
+    """Retries compose with a chain: the retried middle step continues the chain with its
+    result; one that runs out of attempts fires the chain's on_error once, with its last error."""
+    start_worker(start, concurrency=2)
+    done = await apply_chain(
+        client_broker,
+        sig(t.add, 2, 3),
+        sig(t.flaky_mul, factor=10, name="twice", fails=2),
+        sig(t.add, y=1),
+    )
+    assert (await done.wait_result(timeout=WITHIN)).return_value == 51
+    assert await recorded(redis_client, settings, "twice") == [1, 2, 3]
+
+    on_error = sig(t.record, name="exhausted-errors")
+    broken = await apply_chain(
+        client_broker,
+        sig(t.add, 1, 1),
+        sig(t.flaky_mul, factor=10, name="always", fails=99),
+        sig(t.record, name="after-exhaustion"),
+        on_error=on_error,
+    )
+    assert (await broken.wait_result(timeout=WITHIN)).is_err
+    failures = await until(
+        lambda: recorded(redis_client, settings, "exhausted-errors"),
+        within=WITHIN,
+        what="the chain's on_error",
+    )
+    await drain(client_broker)
+    assert await recorded(redis_client, settings, "always") == [1, 2, 3]
+    assert [(f["task_name"], f["error_type"], f["error"]) for f in failures] == [
+        ("test.flaky_mul", "ConnectionError", "always: attempt 3 fails")
+    ]
+    assert await recorded(redis_client, settings, "exhausted-errors") == failures
+    assert await recorded(redis_client, settings, "after-exhaustion") == []

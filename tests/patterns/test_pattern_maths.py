@@ -4,15 +4,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from taskiq import TaskiqResult
+from taskiq import TaskiqMessage, TaskiqResult
 from taskiq.depends.progress_tracker import TaskProgress, TaskState
 from taskiq.exceptions import NoResultError
-from taskiq_durable.calling import kick_labels
+from taskiq.formatters.json_formatter import JSONFormatter
+from taskiq_durable.calling import apply_async, kick_labels
 from taskiq_durable.canvas import Signature, batched
+from taskiq_durable.dead_letters.letters import TaskDeadLettered
+from taskiq_durable.delayed import relabel, wire_form
 from taskiq_durable.expiry import TaskExpired, expires_at, expiry_error
 from taskiq_durable.labels import label_flag, parse_flag
 from taskiq_durable.lifecycle import check_flags, retry_pending, tracks_started
-from taskiq_durable.status import task_state
+from taskiq_durable.status import ErrorInfo, task_state
 
 from core.images import thumbnail_size
 from core.settings import Settings
@@ -41,12 +44,42 @@ def _progress(state: str | TaskState) -> TaskProgress[Any]:
         (None, _progress(TaskState.STARTED), True, "REVOKED"),
         (_result(None), None, True, "SUCCESS"),
         (_result(type("TaskRevoked", (BaseException,), {})("t1")), None, False, "REVOKED"),
+        (_result(TaskDeadLettered("bad_arguments", "no")), None, False, "DEAD_LETTERED"),
+        # As a process without the class rebuilds it: by name, with its args.
+        (
+            _result(type("TaskDeadLettered", (Exception,), {})("poison", "x")),
+            None,
+            True,
+            "DEAD_LETTERED",
+        ),
     ],
 )
 def test_task_state(
     result: TaskiqResult[Any] | None, progress: TaskProgress[Any] | None, revoked: bool, state: str
 ) -> None:
     assert task_state(result, progress, revoked=revoked) == state
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TaskDeadLettered("unknown_task", "no task named 'x'"),
+        type("TaskDeadLettered", (Exception,), {})("unknown_task", "no task named 'x'"),
+    ],
+)
+def test_a_dead_lettered_error_names_its_reason(error: Exception) -> None:
+    assert ErrorInfo.of(_result(error)) == ErrorInfo(
+        type="TaskDeadLettered", message="no task named 'x'", dead_letter="unknown_task"
+    )
+
+
+def test_a_failure_names_its_dead_letter_reason_from_the_result_labels() -> None:
+    result = _result(ValueError("x"))
+    assert ErrorInfo.of(result) == ErrorInfo(type="ValueError", message="x")
+    result.labels = {"dead_letter": "exhausted"}
+    assert ErrorInfo.of(result) == ErrorInfo(
+        type="ValueError", message="x", dead_letter="exhausted"
+    )
 
 
 @pytest.mark.parametrize(
@@ -209,3 +242,30 @@ def test_result_flags_that_are_not_booleans_are_refused(labels: dict[str, Any]) 
 )
 def test_tracks_started(labels: dict[str, Any], default: bool, tracked: bool) -> None:
     assert tracks_started(labels, default) is tracked
+
+
+def test_a_parked_message_keeps_a_bytes_label_through_the_formatter() -> None:
+    """The retry envelope vs taskiq-pipelines' pipeline label: one wire form for both."""
+    received = TaskiqMessage(
+        task_id="t1",
+        task_name="test.add",
+        labels={"_pipe_data": b'{"steps": []}'},
+        args=[],
+        kwargs={},
+    )
+    formatter = JSONFormatter()
+    sent = formatter.loads(formatter.dumps(wire_form(received, {"retries": 1})).message)
+    sent.parse_labels()
+    assert sent.labels == {"_pipe_data": b'{"steps": []}', "retries": 1}
+    assert relabel(received, {"retries": 1}).labels == sent.labels
+
+
+async def test_celery_priority_is_refused_before_anything_is_sent() -> None:
+    """Refused at call time, naming what to do instead, and nothing is kicked (the task's
+    broker here would fail on any kick: it was never started)."""
+    from tests.patterns.tasks_for_tests import add
+
+    with pytest.raises(
+        ValueError, match=r"priority=9: .*own queue \(apply_async\(queue='urgent'\)"
+    ):
+        await apply_async(add, (1, 2), priority=9)

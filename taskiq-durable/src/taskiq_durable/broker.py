@@ -8,8 +8,8 @@ uses them. A worker runs it with this library's receiver:
     taskiq worker myservice.broker:broker myservice.tasks --receiver taskiq_durable:DurableReceiver
 """
 
-from taskiq_pipelines import PipelineMiddleware
 
+from taskiq_durable.canvas.chain import ChainMiddleware
 from taskiq_durable.canvas.middleware import CanvasMiddleware
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.dead_letters.store import DeadLetterStore
@@ -49,10 +49,8 @@ def build_broker(config: DurableConfig, *, dead_letters: DeadLetterStore) -> Dur
     # (TaskRevoked, TimeLimitExceeded), so every on_error sees that exception, in any order.
     executions = Executions()
     broker.add_middlewares(RevokeMiddleware(config, executions))
-    # chain (taskiq-pipelines), STARTED marker (opt-in) + ignore_result, link/link_error + chord:
-    # docs/patterns/results.md and docs/patterns/canvas.md.
-    broker.add_middlewares(
-        PipelineMiddleware(), LifecycleMiddleware(config), CanvasMiddleware(config)
-    )
+    # chain (taskiq-pipelines, failed on the final attempt only), STARTED marker (opt-in) +
+    # ignore_result, link/link_error + chord: docs/patterns/results.md, docs/patterns/canvas.md.
+    broker.add_middlewares(ChainMiddleware(), LifecycleMiddleware(config), CanvasMiddleware(config))
     broker.add_middlewares(TimeLimitMiddleware(executions))
     return broker

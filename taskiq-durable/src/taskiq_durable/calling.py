@@ -6,6 +6,11 @@ link_error=)` on taskiq.
 is `resize.kicker().with_task_id(...).with_labels(...).kiq("a.png", size=64)` with the labels
 below; `countdown`/`eta` go through delayed delivery (`taskiq_durable.delayed.later`).
 `delay(*a, **kw)` is plain `task.kiq(*a, **kw)`.
+
+Celery's `priority=` is refused with a `ValueError` that says what to do instead: Redis
+streams have no message priorities, and a priority that silently did nothing would let urgent
+work wait behind a backlog. Urgent work gets its own queue and workers (docs/migration.md,
+"Routing and priority").
 """
 
 from collections.abc import Sequence
@@ -21,6 +26,12 @@ from taskiq_durable.delayed import later
 from taskiq_durable.durable_broker import durable_broker
 from taskiq_durable.expiry import EXPIRES_AT, expires_at
 from taskiq_durable.queues import STREAM, stream_name
+
+PRIORITY_REFUSED = (
+    "Celery's priority is not supported: Redis streams deliver in order. Send urgent work to "
+    "its own queue (apply_async(queue='urgent'), a queue listed in QUEUES) read by its own "
+    "workers; see docs/migration.md, 'Routing and priority'"
+)
 
 
 def kick_labels(
@@ -59,9 +70,12 @@ async def apply_async(
     link: Signature | None = None,
     link_error: Signature | None = None,
     broker: AsyncBroker | None = None,
+    priority: int | None = None,
 ) -> AsyncTaskiqTask[Any]:
     """Kick `task` through `broker` (default: the one it is registered on); queue names are
-    checked against that broker's configuration."""
+    checked against that broker's configuration. `priority` is refused (module docstring)."""
+    if priority is not None:
+        raise ValueError(f"priority={priority!r}: {PRIORITY_REFUSED}")
     labels = kick_labels(
         now=datetime.now(UTC),
         config=durable_broker(broker or task.broker).config,

@@ -6,12 +6,18 @@ the chain (the remaining steps never run) and sets its error as the last step's 
 calls nothing: `on_error` (Celery's `link_error` on a chain) rides on every step as the
 `canvas_link_error` label and `CanvasMiddleware` kicks it with the failing step's `TaskFailure`.
 Steps after the first take keyword arguments only (taskiq-pipelines passes no positional ones).
+
+A step with retries is retried as itself: `ChainMiddleware` (the broker's, in place of
+taskiq-pipelines' `PipelineMiddleware`) stops the chain on a stored failure only. Upstream
+stops it in `on_error`, which runs for every failed attempt before the retry middleware
+decides to retry (on_error runs in reverse middleware order), so the chain's result was the
+first attempt's error while the retry went on unseen.
 """
 
 from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqTask
-from taskiq_pipelines import Pipeline
+from taskiq import AsyncBroker, AsyncTaskiqTask, TaskiqMessage, TaskiqResult
+from taskiq_pipelines import Pipeline, PipelineMiddleware
 
 from taskiq_durable.canvas.link import LINK_ERROR
 from taskiq_durable.canvas.signature import LabelValue, Signature
@@ -37,3 +43,21 @@ async def apply_chain(
     """Kick the chain; the returned task is its last step (its result is the chain's)."""
     pipeline = chain(broker, *steps, on_error=on_error)
     return await pipeline.kiq(*steps[0].args, **steps[0].kwargs)
+
+
+class ChainMiddleware(PipelineMiddleware):
+    """taskiq-pipelines' middleware, failing the chain when a failure is stored (`post_save`:
+    never for a retried attempt, whose `NoResultError` is not stored) instead of on every
+    attempt's error."""
+
+    async def on_error(
+        self, message: TaskiqMessage, result: TaskiqResult[Any], exception: BaseException
+    ) -> None:
+        return  # the outcome is not settled yet: a retry may follow
+
+    async def post_save(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        if result.is_err and result.error is not None:
+            # Upstream's failure handling, now that the failure is final.
+            await super().on_error(message, result, result.error)
+            return
+        await super().post_save(message, result)

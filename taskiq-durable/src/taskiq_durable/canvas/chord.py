@@ -60,7 +60,8 @@ async def apply_chord(
     # Saved before any member is kicked: the fastest member must find it.
     await state.save_chord(redis, settings, chord_id, chord)
     if not header:
-        await _fire(broker, redis, settings, chord_id, chord.callback, [], chord.callback_id)
+        # No member will complete it: called back now, with the (empty) list of results.
+        await _fire(broker, redis, settings, chord_id, chord.callback, [[]], chord.callback_id)
     group = await apply_group(broker, header, group_id=chord_id, **{CHORD: chord_id})
     return ChordHandle(group, chord.callback_id)
 
