@@ -11,14 +11,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from starlette.requests import ClientDisconnect
 from taskiq_durable import kick_after_commit
 
 from app.deps import ResourcesDep, SessionDep, SettingsDep
 from app.errors import error_responses
+from app.event_streams import EventStreams
 from core.db.models import Import, ImportRejection, ImportStatus
 from core.imports.csv_format import UploadError
 from core.imports.run import status_payload
@@ -223,51 +222,57 @@ EVENTS_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{import_id}/events", response_class=StreamingResponse, responses=EVENTS_RESPONSE)
 async def import_events(
-    import_id: uuid.UUID, session: SessionDep, resources: ResourcesDep
+    import_id: uuid.UUID, request: Request, resources: ResourcesDep
 ) -> StreamingResponse:
-    """Server-Sent Events: the current status, then every change until the import finishes."""
-    await load_import(session, import_id)
-    channel = resources.settings.key("imports", str(import_id))
+    """Server-Sent Events: the current status, then every change until the import finishes.
+
+    A stream holds no connection while it waits (app/event_streams.py): a notification carries
+    the status itself, and the row is read in a short session of its own only at the start and
+    after `EVENTS_REFRESH_SECONDS` without one.
+    """
+    shared: EventStreams = request.app.state.event_streams
 
     async def current() -> dict[str, Any]:
-        async with resources.sessionmaker() as fresh:
+        async with shared.reads, resources.sessionmaker() as fresh:
             return status_payload(await load_import(fresh, import_id))
 
+    first = await current()  # 404 before the stream starts
+
     async def events() -> AsyncIterator[str]:
-        pubsub: PubSub | None = await _subscribe(resources.redis.pubsub(), channel)
-        try:
-            last: dict[str, Any] | None = None
+        async with shared.listen(resources.settings.key("imports", str(import_id))) as queue:
+            # Read again once listening: a change before that has no notification to come.
+            payload, last = await current(), first
+            yield f"event: status\ndata: {json.dumps(first)}\n\n"
             while True:
-                payload = await current()
                 if payload != last:
                     yield f"event: status\ndata: {json.dumps(payload)}\n\n"
                     last = payload
                 if ImportStatus(payload["status"]).finished:
                     return
-                await _next_notification(pubsub)
-        finally:
-            if pubsub is not None:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                payload = await _next_status(queue, str(import_id)) or await current()
 
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
-async def _subscribe(pubsub: PubSub, channel: str) -> PubSub | None:
-    """The subscribed pubsub, or None when Redis refuses: the periodic re-read still reports."""
+async def _next_status(queue: asyncio.Queue[bytes], import_id: str) -> dict[str, Any] | None:
+    """The status the next notification carries; None after the refresh period without one:
+    the caller then reads the row (notifications are best effort)."""
+    deadline = asyncio.get_running_loop().time() + EVENTS_REFRESH_SECONDS
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            data = await asyncio.wait_for(queue.get(), left)
+        except TimeoutError:
+            return None
+        if payload := _status_of(data, import_id):
+            return payload
+    return None
+
+
+def _status_of(data: bytes, import_id: str) -> dict[str, Any] | None:
+    """The import status a notification carries, or None when it is not one of this import."""
     try:
-        await pubsub.subscribe(channel)
-    except RedisError:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        payload = json.loads(data)
+        ImportStatus(payload["status"])
+    except (ValueError, TypeError, KeyError):
         return None
-    return pubsub
-
-
-async def _next_notification(pubsub: PubSub | None) -> None:
-    """Wait for a notification, or for the refresh period when none comes (or Redis fails)."""
-    if pubsub is None:
-        await asyncio.sleep(EVENTS_REFRESH_SECONDS)
-        return
-    try:
-        await pubsub.get_message(ignore_subscribe_messages=True, timeout=EVENTS_REFRESH_SECONDS)
-    except RedisError:
-        await asyncio.sleep(EVENTS_REFRESH_SECONDS)
+    return payload if isinstance(payload, dict) and payload.get("id") == import_id else None
