@@ -192,7 +192,7 @@ _ALL = (
         "signature",
         "signature (.s/.si/.signature)",
         S.CANVAS,
-        "`sig(task, *args)` (taskiq_durable.canvas)",
+        "`sig(task, *args)`, `si(task, *args)` for `.si` (taskiq_durable.canvas)",
         15,
     ),
     _construct(

@@ -1,10 +1,13 @@
 """Canvas on a real worker: chain + on_error, and a chord that needs no waiting slot and calls
 back once however often its members are delivered."""
 
+from functools import partial
+
 import pytest
 from redis.asyncio import Redis
 from taskiq import AsyncBroker
-from taskiq_durable.canvas import apply_chain, apply_chord, batched, sig
+from taskiq_durable.calling import apply_async
+from taskiq_durable.canvas import apply_chain, apply_chord, batched, si, sig
 from taskiq_durable.canvas.chord import CHORD
 
 from core.settings import Settings
@@ -151,3 +154,35 @@ async def test_a_retried_chain_step_is_the_same_step(
     ]
     assert await recorded(redis_client, settings, "exhausted-errors") == failures
     assert await recorded(redis_client, settings, "after-exhaustion") == []
+
+
+@pytest.mark.e2e
+async def test_immutable_signatures_receive_only_their_own_arguments(
+    start: StartProcess, settings: Settings, client_broker: AsyncBroker, redis_client: Redis
+) -> None:
+    """Celery's `.si()` in a chain, a chord body, link and link_error."""
+    start_worker(start, concurrency=2)
+    done = await apply_chain(
+        client_broker, sig(t.add, 2, 3), si(t.add, x=10, y=20), sig(t.mul, factor=2)
+    )
+    assert (await done.wait_result(timeout=WITHIN)).return_value == 60
+
+    chord = await apply_chord(
+        client_broker,
+        redis_client,
+        settings.durable(),
+        [sig(t.add, 1, 1), sig(t.add, 2, 2)],
+        si(t.record, "body only", name="si-chord"),
+    )
+    await chord.callback_task(client_broker).wait_result(timeout=WITHIN)
+    linked = await apply_async(
+        t.add, (1, 2), link=si(t.record, "linked", name="si-link"), broker=client_broker
+    )
+    failed = await apply_async(
+        t.fail, ("x",), link_error=si(t.record, "errored", name="si-errors"), broker=client_broker
+    )
+    await linked.wait_result(timeout=WITHIN)
+    await failed.wait_result(timeout=WITHIN)
+    for name, only in (("si-chord", "body only"), ("si-link", "linked"), ("si-errors", "errored")):
+        got = await until(partial(recorded, redis_client, settings, name), within=WITHIN, what=name)
+        assert got == [only]

@@ -5,7 +5,7 @@ from taskiq_durable.canvas.chord import ChordHandle, apply_chord
 from taskiq_durable.canvas.group import GroupHandle, apply_group, batched
 from taskiq_durable.canvas.link import TaskFailure
 from taskiq_durable.canvas.middleware import CanvasMiddleware
-from taskiq_durable.canvas.signature import Signature, sig
+from taskiq_durable.canvas.signature import Signature, si, sig
 
 __all__ = [
     "CanvasMiddleware",
@@ -18,5 +18,6 @@ __all__ = [
     "apply_group",
     "batched",
     "chain",
+    "si",
     "sig",
 ]

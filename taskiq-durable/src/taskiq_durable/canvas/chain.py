@@ -18,6 +18,7 @@ from typing import Any
 
 from taskiq import AsyncBroker, AsyncTaskiqTask, TaskiqMessage, TaskiqResult
 from taskiq_pipelines import Pipeline, PipelineMiddleware
+from taskiq_pipelines.constants import EMPTY_PARAM_NAME
 
 from taskiq_durable.canvas.link import LINK_ERROR
 from taskiq_durable.canvas.signature import LabelValue, Signature
@@ -33,7 +34,9 @@ def chain(
     labels: dict[str, LabelValue] = {} if on_error is None else {LINK_ERROR: on_error.to_json()}
     pipeline: Pipeline[Any, Any] = Pipeline(broker, steps[0].kicker(broker, **labels))
     for step in steps[1:]:
-        pipeline = pipeline.call_next(step.kicker(broker, **labels), **step.kwargs)
+        # An immutable step (`si`) is not handed the previous result.
+        passed = EMPTY_PARAM_NAME if step.immutable else None
+        pipeline = pipeline.call_next(step.kicker(broker, **labels), passed, **step.kwargs)
     return pipeline
 
 

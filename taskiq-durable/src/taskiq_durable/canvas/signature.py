@@ -2,9 +2,13 @@
 
 Canvas primitives store signatures in labels and in Redis and kick them later, possibly from
 another process, so a signature names its task instead of holding the function.
+
+An immutable signature (Celery's `task.si(...)`, `si(task, ...)` here) is called with its own
+arguments only: a chain step ignores the previous result, a chord body the member results,
+a `link` the parent's result and a `link_error` the `TaskFailure`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -21,6 +25,8 @@ class Signature:
     kwargs: dict[str, Any] = field(default_factory=dict)
     # The task's own primitive labels (timeout, retry_on_error, ...), as `task.kiq()` would send.
     labels: dict[str, LabelValue] = field(default_factory=dict)
+    # Celery's immutable=True: whatever a canvas would prepend (a result, a failure) is dropped.
+    immutable: bool = False
 
     def to_json(self) -> str:
         return _ADAPTER.dump_json(self).decode()
@@ -39,11 +45,13 @@ class Signature:
         task_id: str | None = None,
         **labels: LabelValue,
     ) -> AsyncTaskiqTask[Any]:
-        """Kick it; `prepended` go before its own args (a parent's result, as in Celery)."""
+        """Kick it; `prepended` go before its own args (a parent's result, as in Celery), unless
+        it is immutable."""
         kicker = self.kicker(broker, **labels)
         if task_id is not None:
             kicker = kicker.with_task_id(task_id)
-        return await kicker.kiq(*prepended, *self.args, **self.kwargs)
+        args = self.args if self.immutable else (*prepended, *self.args)
+        return await kicker.kiq(*args, **self.kwargs)
 
 
 _ADAPTER = TypeAdapter(Signature)
@@ -53,3 +61,8 @@ def sig(task: AsyncTaskiqDecoratedTask[Any, Any], *args: Any, **kwargs: Any) -> 
     """`sig(add, 2, 3)` is Celery's `add.s(2, 3)`."""
     labels = {k: v for k, v in task.labels.items() if isinstance(v, LabelValue)}
     return Signature(task_name=task.task_name, args=args, kwargs=kwargs, labels=labels)
+
+
+def si(task: AsyncTaskiqDecoratedTask[Any, Any], *args: Any, **kwargs: Any) -> Signature:
+    """`si(add, 2, 3)` is Celery's `add.si(2, 3)`: an immutable signature."""
+    return replace(sig(task, *args, **kwargs), immutable=True)
