@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 BIN := .venv/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install up release test check lint format bench bench-quick clean-stack
+.PHONY: install up release test check lint format bench bench-quick clean-stack faults soak
 
 # A venv of its own for uv; where python3-venv is missing, pip's --target does the same job.
 $(UV):
@@ -40,6 +40,16 @@ check: install
 
 test: check
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The fault campaign (docs/reliability.md): kills, drains, Redis and PostgreSQL restarts,
+# scheduler kills, poison, a 50,000-task backlog, an exhausted pool; loopback only. -s prints
+# each fault's figures (the lines starting with FAULT).
+faults: install
+	$(BIN)/pytest tests/faults -m faults -s $(PYTEST_ARGS)
+
+# Mixed load on the three processes for SOAK_SECONDS (default 1800), memory sampled; not in CI.
+soak: install
+	$(BIN)/pytest tests/soak -m soak -s $(PYTEST_ARGS)
 
 format: install
 	$(BIN)/ruff format .

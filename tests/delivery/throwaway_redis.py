@@ -4,6 +4,7 @@ import importlib.util
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from redis import Redis as SyncRedis
@@ -32,10 +33,17 @@ def _answers(url: str) -> bool:
         client.close()
 
 
+# No persistence: a restart comes back empty, streams and groups gone.
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+
+
 class ThrowawayRedis:
-    def __init__(self, port: int, directory: Path) -> None:
+    def __init__(
+        self, port: int, directory: Path, persistence: Sequence[str] = NO_PERSISTENCE
+    ) -> None:
         self.port = port
         self.directory = directory
+        self.persistence = tuple(persistence)
         self.url = f"redis://127.0.0.1:{port}/0"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -45,8 +53,7 @@ class ThrowawayRedis:
                 [
                     redis_server_binary(),
                     *("--bind", "127.0.0.1", "--port", str(self.port)),
-                    # No persistence: a restart comes back empty, streams and groups gone.
-                    *("--dir", str(self.directory), "--save", "", "--appendonly", "no"),
+                    *("--dir", str(self.directory), *self.persistence),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
