@@ -56,8 +56,9 @@ async def _prepare(server_url: str, database: str) -> None:
         if not exists:
             await conn.execute(text(f'CREATE DATABASE "{database}"'))
     async with _connect(database_url(server_url, database)) as conn:
+        # Dropped, not truncated: a table from an older bench keeps an older shape.
+        await conn.run_sync(metadata.drop_all)
         await conn.run_sync(metadata.create_all)
-        await conn.execute(text(f"TRUNCATE {rows.name}, {ticks.name}"))
         await conn.commit()
 
 

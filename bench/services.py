@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import IO
 
 import psutil
+import redis
 
 from bench.background import Background
 
-__all__ = ["RssSampler", "Service", "wait_until"]
+__all__ = ["RedisMemorySampler", "RssSampler", "Service", "rss_by_role", "wait_until"]
 
 MB = 1024 * 1024
 
@@ -135,3 +136,25 @@ class RssSampler(Background):
         while not stop.wait(self.every):
             self.sample()
         self.sample()
+
+
+class RedisMemorySampler(Background):
+    """Peak growth of the Redis server's used_memory while a workload runs, in MB."""
+
+    def __init__(self, url: str, every: float = 0.25) -> None:
+        super().__init__()
+        self.url = url
+        self.every = every
+        self.growth_mb = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        client = redis.Redis.from_url(self.url)
+        try:
+            before = int(client.info("memory")["used_memory"])
+            while True:
+                used = int(client.info("memory")["used_memory"])
+                self.growth_mb = max(self.growth_mb, (used - before) / MB)
+                if stop.wait(self.every):
+                    break
+        finally:
+            client.close()

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from bench.model import RunResults
 from bench.stats import ratio
 
-__all__ = ["CELERY", "TASKIQ", "Verdict", "evaluate"]
+__all__ = ["CELERY", "PEERS", "TASKIQ", "Verdict", "best_peer", "evaluate"]
 
 CELERY = "celery"
 TASKIQ = "taskiq"
+# The async peers, in report order: what a team leaving Celery could pick instead.
+PEERS = ("bare-taskiq", "saq", "streaq")
 LOAD = "worker saturated"
 IDLE = "idle"
 ANTI = "anti-pattern"
@@ -22,13 +24,40 @@ class Verdict:
     holds: bool | None  # None: not measured in this run
 
 
-def _throughput_ratio(results: RunResults, workload: str) -> float | None:
-    def throughput(stack: str) -> float | None:
-        side = results.stacks.get(stack)
-        trips = side.round_trips.get(workload) if side else None
-        return trips.throughput if trips else None
+def _throughput(results: RunResults, stack: str, workload: str) -> float | None:
+    side = results.stacks.get(stack)
+    trips = side.round_trips.get(workload) if side else None
+    return trips.throughput if trips else None
 
-    return ratio(throughput(TASKIQ), throughput(CELERY))
+
+def _throughput_ratio(results: RunResults, workload: str) -> float | None:
+    return ratio(_throughput(results, TASKIQ, workload), _throughput(results, CELERY, workload))
+
+
+def best_peer(results: RunResults, workload: str) -> tuple[str, float] | None:
+    """The async peer with the highest throughput on `workload`, and that throughput."""
+    measured = [
+        (peer, value)
+        for peer in PEERS
+        if (value := _throughput(results, peer, workload)) is not None
+    ]
+    return max(measured, key=lambda item: item[1]) if measured else None
+
+
+def _over_best_peer(results: RunResults, workload: str, label: str) -> Verdict:
+    target = f"{label} ≥ 1.5× the best of bare TaskIQ, SAQ and streaq"
+    best = best_peer(results, workload)
+    value = ratio(_throughput(results, TASKIQ, workload), best[1] if best else None)
+    if best is None or value is None:
+        return Verdict(target, "not measured", None)
+    return Verdict(target, f"{value:.2f}× ({best[0]})", value >= 1.5)
+
+
+def _batched_over_celery(results: RunResults) -> Verdict:
+    """The issue's database target: the batched pattern allowed on this stack, against
+    Celery's one-row-per-task seed pattern."""
+    value = ratio(_throughput(results, TASKIQ, "W3B"), _throughput(results, CELERY, "W3"))
+    return _at_least("W3b batched rows/s ≥ 3× Celery's W3 (one row per task)", value, 3.0, _times)
 
 
 def _at_least(
@@ -101,6 +130,9 @@ def _ceiling_share(results: RunResults) -> Verdict:
 
 def evaluate(results: RunResults) -> list[Verdict]:
     return [
+        _over_best_peer(results, "W1", "W1 throughput"),
+        _over_best_peer(results, "W2", "W2 throughput"),
+        _batched_over_celery(results),
         _at_least("W1 throughput ≥ 3×", _throughput_ratio(results, "W1"), 3.0, _times),
         _at_least("W2 throughput ≥ 20×", _throughput_ratio(results, "W2"), 20.0, _times),
         _w3(results),

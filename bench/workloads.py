@@ -1,4 +1,4 @@
-"""W1 to W7: each runs on both stacks, one after the other, and records results and checks."""
+"""W1 to W8: each runs on every stack that has what it needs, one stack after the other."""
 
 import subprocess
 import time
@@ -8,30 +8,38 @@ from collections.abc import Sequence
 import httpx
 
 from bench import pg
-from bench.drive import DriveReport, read_report
-from bench.model import Check, RoundTrips, RunResults, TickResults, WebLatency
-from bench.services import RssSampler, rss_by_role, wait_until
+from bench.drive import BATCH_ROWS, KICKED, DriveReport, read_report
+from bench.model import Check, RoundTrips, RunResults, ScalePoint, TickResults, WebLatency
+from bench.services import RedisMemorySampler, RssSampler, rss_by_role, wait_until
 from bench.sides import Side, healthy
 from bench.stats import Summary, grid_lateness, rate, summarize
 from bench.targets import ANTI, IDLE, LOAD
 from bench.taskiq_side.side import anti_pattern_web
 
-__all__ = ["bulk_enqueue", "idle_memory", "round_trips", "scheduler_ticks", "web_latency"]
+__all__ = [
+    "bulk_enqueue",
+    "idle_memory",
+    "round_trips",
+    "scaling",
+    "scheduler_ticks",
+    "web_latency",
+]
 
-DRIVE_WORKLOAD = {"W1": "noop", "W2": "sleep", "W3": "insert"}
+DRIVE_WORKLOAD = {"W1": "noop", "W2": "sleep", "W3": "insert", "W3B": "insert_batch"}
 
 
 def _run_id(workload: str) -> str:
     return f"{workload}-{uuid.uuid4().hex[:8]}"
 
 
-def _trips(report: DriveReport) -> RoundTrips:
+def _trips(report: DriveReport, per_task: int = 1) -> RoundTrips:
+    """`per_task` > 1: throughput counts rows (W3b writes BATCH_ROWS rows per task)."""
     return RoundTrips(
         kicked=report.kicked,
         ok=report.ok,
         failed=report.failed,
         wall_s=report.wall_s,
-        throughput=rate(report.ok, report.wall_s),
+        throughput=rate(report.ok * per_task, report.wall_s),
         latency=summarize(report.latencies_s) if report.latencies_s else None,
     )
 
@@ -46,34 +54,42 @@ def _check_all_results(results: RunResults, label: str, report: DriveReport, n: 
     )
 
 
+def tasks_for(workload: str, side: Side) -> int:
+    """How many tasks a run of `workload` kicks (W3b: its rows over the rows per task)."""
+    sizes = side.cfg.sizes
+    if workload == "W3B":
+        return -(-sizes.w3b_rows // BATCH_ROWS)
+    return {"W1": sizes.w1_tasks, "W2": sizes.w2_tasks, "W3": sizes.w3_tasks}[workload]
+
+
 def round_trips(results: RunResults, sides: Sequence[Side], workload: str) -> None:
-    """W1/W2/W3: n tasks through each stack, `window` in flight, every result collected."""
-    sizes = sides[0].cfg.sizes
-    n = {"W1": sizes.w1_tasks, "W2": sizes.w2_tasks, "W3": sizes.w3_tasks}[workload]
-    window = sizes.w2_window if workload == "W2" else sizes.window
+    """W1/W2/W3/W3b: every task kicked, one after the other, then every result collected."""
+    writes = workload in ("W3", "W3B")
     for side in sides:
+        n = tasks_for(workload, side)
         run_id = _run_id(workload)
         label = f"{workload} {side.name}"
         if workload == "W1":
-            with RssSampler([side.worker, side.web, *side.extra_services]) as sampler:
-                report = side.drive(DRIVE_WORKLOAD[workload], n, window, run_id)
+            with RssSampler(side.services()) as sampler:
+                report = side.drive(DRIVE_WORKLOAD[workload], n, n, run_id)
             results.stacks[side.name].rss_w1 = sampler.peaks
-        elif workload == "W3":
+        elif writes:
             with pg.ConnectionSampler(side.cfg.bench_db_url) as connections:
-                report = side.drive(DRIVE_WORKLOAD[workload], n, window, run_id)
+                report = side.drive(DRIVE_WORKLOAD[workload], n, n, run_id)
         else:
-            report = side.drive(DRIVE_WORKLOAD[workload], n, window, run_id)
+            report = side.drive(DRIVE_WORKLOAD[workload], n, n, run_id)
         _check_all_results(results, label, report, n)
-        trips = _trips(report)
-        if workload == "W3":
+        per_task = BATCH_ROWS if workload == "W3B" else 1
+        trips = _trips(report, per_task)
+        if writes:
             written, distinct = pg.count_rows(side.cfg.bench_db_url, side.name, run_id)
             trips.peak_connections = connections.peak
             trips.rows_written = written
             results.checks.append(
                 Check(
                     f"{label}: every row written once",
-                    written == distinct == n,
-                    f"{written} rows, {distinct} distinct, {n} tasks",
+                    written == distinct == n * per_task,
+                    f"{written} rows, {distinct} distinct, {n * per_task} expected",
                 )
             )
         results.stacks[side.name].round_trips[workload] = trips
@@ -83,16 +99,21 @@ def round_trips(results: RunResults, sides: Sequence[Side], workload: str) -> No
 def idle_memory(results: RunResults, sides: Sequence[Side]) -> None:
     """W6 (idle half): RSS of every long-running process after warm-up, nothing queued."""
     for side in sides:
-        for service in (side.worker, side.web, *side.extra_services):
+        for service in side.services():
             results.stacks[side.name].rss_idle[service.name] = rss_by_role(service)
 
 
 def scheduler_ticks(results: RunResults, sides: Sequence[Side]) -> None:
-    """W5: both schedulers run a per-second schedule side by side; each tick stamps its start."""
+    """W5: the schedulers run a per-second schedule side by side; each tick stamps its start."""
+    sides = [side for side in sides if side.make_scheduler is not None]
+    if not sides:
+        return
     cfg = sides[0].cfg
     seconds = cfg.sizes.w5_seconds
     run_id = _run_id("W5")
-    schedulers = {side.name: side.make_scheduler(run_id) for side in sides}
+    schedulers = {
+        side.name: side.make_scheduler(run_id) for side in sides if side.make_scheduler is not None
+    }
     try:
         for scheduler in schedulers.values():
             scheduler.start()
@@ -137,8 +158,10 @@ def scheduler_ticks(results: RunResults, sides: Sequence[Side]) -> None:
 
 def bulk_enqueue(results: RunResults, sides: Sequence[Side]) -> None:
     """W7: one request asks the web process to kick n tasks; kicks/s as the client sees it."""
-    n = sides[0].cfg.sizes.w7_tasks
     for side in sides:
+        if side.web is None or side.purge is None:
+            continue
+        n = side.cfg.sizes.w7_tasks
         started = time.perf_counter()
         response = httpx.post(f"{side.web_url}/bench/bulk", params={"n": n}, timeout=300)
         elapsed = time.perf_counter() - started
@@ -194,7 +217,7 @@ def _sample_routes(
 def _under_load(side: Side, seconds: float) -> "subprocess.Popen[str]":
     """W2 tasks kicked without pause for `seconds`: enough to keep every worker slot busy."""
     sizes = side.cfg.sizes
-    argv = side.drive_argv("sleep", 10**9, sizes.w2_window, _run_id("W4"), seconds=seconds)
+    argv = side.drive_argv("sleep", 10**9, sizes.w4_window, _run_id("W4"), seconds=seconds)
     return subprocess.Popen(
         argv, env=side.env, cwd=side.cfg.root, stdout=subprocess.PIPE, text=True
     )
@@ -239,7 +262,8 @@ def web_latency(results: RunResults, side: Side) -> None:
     """W4: the stack's web idle and with its worker saturated, then the anti-pattern's."""
     by_route: dict[str, dict[str, Summary]] = {}
     _measure_phases(side, side.web_url, results, (IDLE, LOAD), by_route)
-    side.purge()
+    if side.purge is not None:
+        side.purge()
     # The anti-pattern's receiver must be the only consumer, so the stack's worker stops.
     side.worker.stop()
     anti, anti_url = anti_pattern_web(side)
@@ -249,3 +273,75 @@ def web_latency(results: RunResults, side: Side) -> None:
     _measure_phases(side, anti_url, results, (f"{ANTI} idle", ANTI), by_route)
     anti.stop()
     results.web = WebLatency(by_route)
+
+
+def _scale_point(
+    processes: int,
+    backlog: int,
+    report: DriveReport,
+    rss: dict[str, float],
+    redis_growth_mb: float,
+) -> ScalePoint:
+    total = rss.get("main", 0.0) + rss.get("children", 0.0)
+    drained = report.drain_rate() if backlog else None
+    return ScalePoint(
+        processes=processes,
+        queued_before_start=backlog,
+        tasks=report.ok,
+        throughput=drained if drained is not None else rate(report.ok, report.wall_s),
+        latency=summarize(report.latencies_s) if report.latencies_s else None,
+        worker_rss_mb=total,
+        worker_rss_per_process_mb=total / max(rss.get("processes", 1.0), 1.0),
+        redis_used_mb=redis_growth_mb,
+    )
+
+
+def _drain_backlog(side: Side, backlog: int) -> tuple[DriveReport, dict[str, float]]:
+    """Kick `backlog` no-ops with the worker stopped, then start it and collect every result;
+    the report and the peak RSS of the worker that drained them."""
+    cfg = side.cfg
+    side.worker.stop()
+    argv = side.drive_argv("noop", backlog, backlog, _run_id("W8"), announce=True)
+    driver = subprocess.Popen(argv, env=side.env, cwd=cfg.root, stdout=subprocess.PIPE, text=True)
+    try:
+        if driver.stdout is None:
+            raise RuntimeError("the driver's stdout is not a pipe")
+        for line in driver.stdout:
+            if line.strip() == KICKED:
+                break
+        else:
+            raise RuntimeError(f"{side.name} driver exited before kicking {backlog} tasks")
+        side.restart_worker(cfg.worker_processes, warm_up=False)
+        with RssSampler([side.worker]) as rss:
+            stdout, _ = driver.communicate(timeout=900)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    if driver.returncode != 0:
+        raise RuntimeError(f"{side.name} backlog driver failed ({driver.returncode})")
+    return read_report(stdout), rss.peaks.get(side.worker.name, {})
+
+
+def scaling(results: RunResults, side: Side) -> None:
+    """W8: W1 at each process count, then backlogs queued before the workers start."""
+    sizes, cfg = side.cfg.sizes, side.cfg
+    redis_url = cfg.redis_url_of(side.name)
+    try:
+        for processes in sizes.w8_processes:
+            side.restart_worker(processes)
+            n = sizes.w1_tasks
+            with RssSampler([side.worker]) as rss, RedisMemorySampler(redis_url) as memory:
+                report = side.drive("noop", n, n, _run_id("W8"))
+            _check_all_results(results, f"W8 {processes} processes", report, n)
+            peaks = rss.peaks.get(side.worker.name, {})
+            results.scaling.append(_scale_point(processes, 0, report, peaks, memory.growth_mb))
+        for backlog in sizes.w8_backlogs:
+            with RedisMemorySampler(redis_url) as memory:
+                report, peaks = _drain_backlog(side, backlog)
+            _check_all_results(results, f"W8 {backlog:,} queued", report, backlog)
+            point = _scale_point(cfg.worker_processes, backlog, report, peaks, memory.growth_mb)
+            results.scaling.append(point)
+    finally:
+        # The workloads after W8 expect the side as it started.
+        side.restart_worker(cfg.worker_processes)

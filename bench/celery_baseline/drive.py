@@ -7,49 +7,40 @@ loop drains the pub/sub connection between kicks.
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from celery import states
 from celery.result import AsyncResult
 
+from bench.celery_baseline import tasks
 from bench.celery_baseline.app import app
-from bench.celery_baseline.tasks import insert_row, noop, sleep
-from bench.drive import SLEEP_SECONDS, DriveArgs, DriveReport, Plan, emit, parse_args
+from bench.drive import DriveArgs, DriveReport, Plan, by_task_name, emit, parse_args, task_call
 
 __all__ = ["drive"]
 
-
-def _kicker(args: DriveArgs) -> Callable[[int], AsyncResult]:
-    if args.workload == "noop":
-        return lambda _seq: noop.apply_async()
-    if args.workload == "sleep":
-        return lambda _seq: sleep.apply_async((SLEEP_SECONDS,))
-    return lambda seq: insert_row.apply_async((args.run_id, seq))
+TASKS = by_task_name(tasks)
 
 
 def drive(args: DriveArgs) -> DriveReport:
-    kick = _kicker(args)
     consumer = app.backend.result_consumer
     report = DriveReport()
     # Held until done: a collected AsyncResult unsubscribes its channel in __del__.
     in_flight: dict[str, AsyncResult] = {}
+    plan = Plan(args)
 
     def on_ready(kicked_at: float, result: AsyncResult) -> None:
-        report.latencies_s.append(time.perf_counter() - kicked_at)
-        if result.state == states.SUCCESS:
-            report.ok += 1
-        else:
-            report.failed += 1
+        report.settled(kicked_at, result.state == states.SUCCESS, plan.started)
         in_flight.pop(result.id, None)
 
-    plan = Plan(args)
     while not plan.timed_out():
         while plan.may_kick(report.kicked, len(in_flight)):
             kicked_at = time.perf_counter()
-            result = kick(report.kicked)
+            name, kwargs = task_call(args, report.kicked)
+            result = TASKS[name].apply_async(kwargs=kwargs)
             in_flight[result.id] = result
             report.kicked += 1
             result.then(lambda ready, at=kicked_at: on_ready(at, ready))
+        plan.announce_when_kicked(report.kicked)
         if not in_flight and not plan.may_kick(report.kicked, 0):
             break
         consumer.drain_events(timeout=0.2)

@@ -9,28 +9,33 @@ from bench.sides import Side
 
 __all__ = ["celery_side"]
 
+NAME = "celery"
+
 
 def celery_side(cfg: BenchConfig) -> Side:
-    redis_url = cfg.redis_db_url(cfg.celery_redis_db)
+    redis_url = cfg.redis_url_of(NAME)
     env = cfg.base_env() | {
         "BENCH_CELERY_REDIS_URL": redis_url,
         "BENCH_CELERY_DATABASE_URL": cfg.bench_db_url,
     }
     app = ["-A", "bench.celery_baseline.app"]
     processes = str(cfg.worker_processes)
-    worker = Service(
-        "celery worker",
-        [
-            *(cfg.python, "-m", "celery", *app, "worker"),
-            *("--pool=prefork", f"--concurrency={processes}", "-Q", QUEUE),
-            *("--loglevel=WARNING", "-n", "bench-celery@%h"),
-            # Cluster chatter a single worker does not need, off as a tuned deployment has it.
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ],
-        env,
-        cfg.tmp / "celery-worker.log",
-        cfg.root,
-    )
+
+    def make_worker(children: int) -> Service:
+        return Service(
+            "celery worker",
+            [
+                *(cfg.python, "-m", "celery", *app, "worker"),
+                *("--pool=prefork", f"--concurrency={children}", "-Q", QUEUE),
+                *("--loglevel=WARNING", "-n", "bench-celery@%h"),
+                # Cluster chatter a single worker does not need, off as a tuned deployment has it.
+                *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            ],
+            env,
+            cfg.tmp / f"celery-worker-{children}.log",
+            cfg.root,
+        )
+
     port = free_port()
     web = Service(
         "celery web",
@@ -63,11 +68,12 @@ def celery_side(cfg: BenchConfig) -> Side:
             client.close()
 
     return Side(
-        name="celery",
+        name=NAME,
+        label="Celery",
         cfg=cfg,
         env=env,
         drive_module="bench.celery_baseline.drive",
-        worker=worker,
+        make_worker=make_worker,
         web=web,
         web_url=f"http://127.0.0.1:{port}",
         make_scheduler=make_beat,
@@ -78,7 +84,7 @@ def celery_side(cfg: BenchConfig) -> Side:
             "acks_late": "True",
             "serializers": "JSON",
             "result_expires": "3600 s",
-            "broker / results": f"Redis DB {cfg.celery_redis_db} (list queue, pub/sub results)",
+            "broker / results": f"Redis DB {cfg.redis_dbs[NAME]} (list queue, pub/sub results)",
             "DB": "per-child loop + create_async_engine(pool_pre_ping=True), pool 5+10",
             "worker flags": "--without-gossip --without-mingle --without-heartbeat",
             "W7 kicks": "apply_async(ignore_result=True) in a sync route",

@@ -4,77 +4,37 @@ Kicks through the stack's broker (as the web process does) and awaits each resul
 stack's `taskiq_durable.results.ResultWaiter`: one MGET per tick for every pending result.
 """
 
-import asyncio
-import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from taskiq import AsyncTaskiqTask
+from taskiq import AsyncTaskiqDecoratedTask, AsyncTaskiqTask
 from taskiq_durable.results import ResultWaiter
 
-from bench.drive import SLEEP_SECONDS, DriveArgs, DriveReport, Plan, emit, parse_args
-from bench.taskiq_side.tasks import insert_row, noop, sleep
+from bench import drive as protocol
+from bench.taskiq_side import tasks
 from tasks.broker import broker
 
 __all__ = ["drive"]
 
-Kick = Callable[[int], Awaitable[AsyncTaskiqTask[Any]]]
+TASKS: dict[protocol.TaskName, AsyncTaskiqDecoratedTask[Any, Any]] = protocol.by_task_name(tasks)
 
 
-def _kicker(args: DriveArgs) -> Kick:
-    if args.workload == "noop":
-        return lambda _seq: noop.kiq()
-    if args.workload == "sleep":
-        return lambda _seq: sleep.kiq(SLEEP_SECONDS)
-    return lambda seq: insert_row.kiq(args.run_id, seq)
-
-
-async def _round_trip(
-    kick: Kick, waiter: ResultWaiter, seq: int, report: DriveReport, within: float
-) -> None:
-    kicked_at = time.perf_counter()
-    result = await waiter.wait(await kick(seq), within=within)
-    report.latencies_s.append(time.perf_counter() - kicked_at)
-    if result.is_err:
-        report.failed += 1
-    else:
-        report.ok += 1
-
-
-async def drive(args: DriveArgs) -> DriveReport:
-    kick = _kicker(args)
-    report = DriveReport()
-    running: set[asyncio.Task[None]] = set()
+async def drive(args: protocol.DriveArgs) -> protocol.DriveReport:
     await broker.startup()
     waiter = ResultWaiter.for_broker(broker)
+
+    async def kick(seq: int) -> AsyncTaskiqTask[Any]:
+        name, kwargs = protocol.task_call(args, seq)
+        return await TASKS[name].kiq(**kwargs)
+
+    async def collect(task: AsyncTaskiqTask[Any]) -> bool:
+        return not (await waiter.wait(task, within=args.timeout)).is_err
+
     try:
-        plan = Plan(args)
-        while not plan.timed_out():
-            while plan.may_kick(report.kicked, len(running)):
-                round_trip = _round_trip(kick, waiter, report.kicked, report, args.timeout)
-                running.add(asyncio.create_task(round_trip))
-                report.kicked += 1
-            if not running:
-                break
-            done, running = await asyncio.wait(
-                running, timeout=0.2, return_when=asyncio.FIRST_COMPLETED
-            )
-            for finished in done:
-                if finished.exception() is not None:
-                    report.failed += 1
-        report.wall_s = time.perf_counter() - plan.started
-        for task in running:
-            task.cancel()
+        return await protocol.drive_async(args, kick, collect)
     finally:
         await waiter.close()
         await broker.shutdown()
-    return report
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    emit(asyncio.run(drive(parse_args(argv))))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    protocol.main_async(drive)

@@ -18,10 +18,11 @@ import redis
 from bench.config import BenchConfig, free_port
 from bench.services import Service
 from bench.sides import Side, procfile_command
-from bench.taskiq_side.tasks import TICK_RUN_ID_ENV
+from bench.taskiq_side import TICK_RUN_ID_ENV
 
 __all__ = ["anti_pattern_web", "taskiq_side"]
 
+NAME = "taskiq"
 PREFIX = "bench"
 TASK_MODULES = "tasks.registry"
 BENCH_MODULE = "bench.taskiq_side.tasks"
@@ -39,19 +40,17 @@ def _shell(command: str) -> list[str]:
 
 
 def _env(cfg: BenchConfig) -> dict[str, str]:
-    env = cfg.base_env() | {
+    return cfg.base_env() | {
         "DATABASE_URL": cfg.bench_db_url,
-        "REDIS_URL": cfg.redis_db_url(cfg.taskiq_redis_db),
+        "REDIS_URL": cfg.redis_url_of(NAME),
         "REDIS_PREFIX": PREFIX,
         "WORKER_PROCESSES": str(cfg.worker_processes),
         "HOST": "127.0.0.1",
         # The Procfile names `taskiq` and `uvicorn`: this interpreter's.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        # The Procfile's `--max-async-tasks ${WORKER_CONCURRENCY:-100}`: the bench's slots.
+        "WORKER_CONCURRENCY": str(cfg.concurrency),
     }
-    concurrency = os.environ.get("BENCH_TASKIQ_CONCURRENCY")
-    if concurrency:
-        env["WORKER_CONCURRENCY"] = concurrency
-    return env
 
 
 def _release(cfg: BenchConfig, env: dict[str, str]) -> None:
@@ -77,7 +76,7 @@ def _settings(cfg: BenchConfig, env: dict[str, str]) -> tuple[dict[str, str], in
     ).stdout
     settings = json.loads(dumped)
     # The Procfile's `--max-async-tasks ${WORKER_CONCURRENCY:-100}`, which the receiver uses.
-    processes, concurrency = settings["worker_processes"], env.get("WORKER_CONCURRENCY", "100")
+    processes, concurrency = settings["worker_processes"], env["WORKER_CONCURRENCY"]
     pool, overflow = settings["db_pool_size"], settings["db_max_overflow"]
     shown = {
         "worker": f"{processes} processes × {concurrency} async tasks (WORKER_CONCURRENCY)",
@@ -97,13 +96,16 @@ def taskiq_side(cfg: BenchConfig) -> Side:
     _release(cfg, env)
     procfile = cfg.root / "Procfile"
     port = free_port()
-    worker = Service(
-        "taskiq worker",
-        _shell(_with_bench_tasks(procfile_command(procfile, "worker"))),
-        env,
-        cfg.tmp / "taskiq-worker.log",
-        cfg.root,
-    )
+
+    def make_worker(processes: int) -> Service:
+        return Service(
+            "taskiq worker",
+            _shell(_with_bench_tasks(procfile_command(procfile, "worker"))),
+            env | {"WORKER_PROCESSES": str(processes)},
+            cfg.tmp / f"taskiq-worker-{processes}.log",
+            cfg.root,
+        )
+
     web_command = procfile_command(procfile, "web").replace(
         "app.main:app", "bench.taskiq_side.web:app", 1
     )
@@ -143,11 +145,12 @@ def taskiq_side(cfg: BenchConfig) -> Side:
 
     settings, budget = _settings(cfg, env)
     return Side(
-        name="taskiq",
+        name=NAME,
+        label="this stack",
         cfg=cfg,
         env=env,
         drive_module="bench.taskiq_side.drive",
-        worker=worker,
+        make_worker=make_worker,
         web=web,
         web_url=f"http://127.0.0.1:{port}",
         make_scheduler=make_scheduler,

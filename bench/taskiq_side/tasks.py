@@ -1,6 +1,6 @@
 """The bench tasks on the stack's real broker, run by the real `taskiq worker`.
 
-W3 and W5 write through the session the stack injects (`tasks.deps.Session`: one pooled
+W3, W3b and W5 write through the session the stack injects (`tasks.deps.Session`: one pooled
 session per task, committed when the task returns), as the stack's own tasks do.
 """
 
@@ -11,14 +11,15 @@ import time
 from sqlalchemy import insert
 from taskiq import TaskiqDepends
 
-from bench.schema import rows, ticks
+from bench import schema
+from bench.schema import ticks
+from bench.taskiq_side import TICK_RUN_ID_ENV
 from tasks.broker import broker
 from tasks.deps import Session
 
-__all__ = ["TICK_RUN_ID_ENV", "insert_row", "noop", "sleep", "tick"]
+__all__ = ["TICK_RUN_ID_ENV", "insert_row", "insert_rows", "noop", "sleep", "tick"]
 
 STACK = "taskiq"
-TICK_RUN_ID_ENV = "BENCH_TASKIQ_TICK_RUN_ID"
 
 
 @broker.task(task_name="bench.noop")
@@ -33,7 +34,15 @@ async def sleep(seconds: float) -> None:
 
 @broker.task(task_name="bench.insert_row")
 async def insert_row(run_id: str, seq: int, session: Session = TaskiqDepends()) -> None:
-    await session.execute(insert(rows).values(stack=STACK, run_id=run_id, seq=seq))
+    await session.execute(schema.insert_row(STACK, run_id, seq))
+
+
+# The write-heavy pattern (docs/patterns/write-heavy.md): one task, one transaction, many rows.
+@broker.task(task_name="bench.insert_rows")
+async def insert_rows(
+    run_id: str, first: int, count: int, session: Session = TaskiqDepends()
+) -> None:
+    await session.execute(schema.insert_rows(STACK, run_id, first, count))
 
 
 # W5: the per-second schedule, read by `taskiq scheduler` (LabelScheduleSource) only while the

@@ -3,7 +3,7 @@ import pytest
 from bench.ceiling import Ceiling
 from bench.model import RoundTrips, RunResults, StackResults, TickResults, WebLatency
 from bench.stats import Summary
-from bench.targets import Verdict, evaluate
+from bench.targets import Verdict, best_peer, evaluate
 
 
 def summary(p99: float) -> Summary:
@@ -104,3 +104,39 @@ def test_w5_lateness(lateness: float | None, expected: bool | None) -> None:
 def test_ceiling_share(throughput: float, ceiling: float | None, expected: bool | None) -> None:
     verdicts = by_target(evaluate(results({"W1": trips(throughput)}, {}, ceiling=ceiling)))
     assert verdicts["W1 throughput ≥ 25 % of the Redis ceiling"] is expected
+
+
+def with_peers(taskiq: float, peers: dict[str, float], workload: str = "W1") -> RunResults:
+    run = results({workload: trips(taskiq)}, {})
+    for peer, throughput in peers.items():
+        run.stacks[peer] = StackResults({}, 30, round_trips={workload: trips(throughput)})
+    return run
+
+
+@pytest.mark.parametrize(
+    ("taskiq", "peers", "measured", "holds"),
+    [
+        (1500.0, {"bare-taskiq": 1000.0, "saq": 900.0}, "1.50× (bare-taskiq)", True),
+        (1499.0, {"bare-taskiq": 800.0, "saq": 1000.0}, "1.50× (saq)", False),
+        (1000.0, {}, "not measured", None),
+    ],
+)
+def test_against_the_best_peer(
+    taskiq: float, peers: dict[str, float], measured: str, holds: bool | None
+) -> None:
+    target = "W2 throughput ≥ 1.5× the best of bare TaskIQ, SAQ and streaq"
+    verdict = {v.target: v for v in evaluate(with_peers(taskiq, peers, "W2"))}[target]
+    assert (verdict.measured, verdict.holds) == (measured, holds)
+
+
+def test_best_peer_ignores_the_stack_and_celery() -> None:
+    run = with_peers(5000.0, {"streaq": 700.0})
+    run.stacks["celery"].round_trips["W1"] = trips(9000.0)
+    assert best_peer(run, "W1") == ("streaq", 700.0)
+
+
+@pytest.mark.parametrize(("batched", "expected"), [(3000.0, True), (2999.0, False)])
+def test_batched_writes_against_celerys_seed_pattern(batched: float, expected: bool) -> None:
+    run = results({"W3B": trips(batched)}, {"W3": trips(1000.0), "W3B": trips(5000.0)})
+    target = "W3b batched rows/s ≥ 3× Celery's W3 (one row per task)"
+    assert by_target(evaluate(run))[target] is expected

@@ -1,0 +1,1 @@
+"""SAQ as its docs show it: a Redis queue, `saq` worker processes, a startup hook per process."""

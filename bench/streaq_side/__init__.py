@@ -1,0 +1,1 @@
+"""streaq as its docs show it: one `Worker` on Redis streams, JSON instead of its pickle."""
