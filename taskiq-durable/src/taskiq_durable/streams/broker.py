@@ -151,12 +151,12 @@ class StreamBroker(RedisStreamBroker):
 
         WAIT counts the writes of its own connection, so both go in one pipeline."""
         stream = message.labels.get("queue_name") or self.queue_name
-        async with Redis(connection_pool=self.connection_pool) as redis:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.xadd(stream, {b"data": message.message})
-                if self.delivery.kick_replicas:
-                    pipe.wait(self.delivery.kick_replicas, KICK_REPLICA_TIMEOUT_MS)
-                replies = await pipe.execute()
+        redis = Redis(connection_pool=self.connection_pool)
+        async with redis, redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(stream, {b"data": message.message})
+            if self.delivery.kick_replicas:
+                pipe.wait(self.delivery.kick_replicas, KICK_REPLICA_TIMEOUT_MS)
+            replies = await pipe.execute()
         if self.delivery.kick_replicas and replies[1] < self.delivery.kick_replicas:
             raise KickNotReplicated(
                 f"{message.task_name} ({message.task_id}) reached {replies[1]} of"
