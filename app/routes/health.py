@@ -1,4 +1,6 @@
-"""`GET /health`: 200 when the database and Redis answer, 503 with the reason otherwise."""
+"""`GET /health`: 200 when the database and Redis answer, 503 with the reason otherwise.
+`GET /ready`: 200 when the stack can do its work (core/readiness.py), 503 saying what is missing.
+"""
 
 import asyncio
 from typing import Any
@@ -10,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 
 from app.deps import ResourcesDep
+from core.readiness import readiness
 
 router = APIRouter(tags=["health"])
 
@@ -40,3 +43,20 @@ async def health(resources: ResourcesDep, response: Response) -> dict[str, Any]:
     if not up:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {"status": "ok" if up else "degraded", "database": database, "redis": redis}
+
+
+@router.get(
+    "/ready",
+    responses={
+        503: {
+            "description": "the database or Redis is down, the schema is not at head, or a"
+            " configured queue has no live worker",
+            "model": dict[str, Any],
+        }
+    },
+)
+async def ready(resources: ResourcesDep, response: Response) -> dict[str, Any]:
+    report = await readiness(resources)
+    if not report["ready"]:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return report

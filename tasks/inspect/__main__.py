@@ -1,5 +1,5 @@
-"""`python -m tasks.inspect {queues,pending,active,scheduled,registered,dead-letters,outbox}`
-[--json]
+"""`python -m tasks.inspect {queues,pending,active,scheduled,registered,dead-letters,outbox,
+workers,ready}` [--json]
 
 Celery's `inspect active/reserved/scheduled/registered` asks live workers over the broker and
 times out when they are stuck; this reads the state they leave in Redis and PostgreSQL, so it
@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from taskiq_durable.config import DurableConfig
@@ -20,8 +21,10 @@ from taskiq_durable.dead_letters.sql import recent
 from taskiq_durable.inspect import stored, streams
 from taskiq_durable.inspect.streams import Row
 from taskiq_durable.outbox.stats import outbox_stats
+from taskiq_durable.presence import live_workers
 
-from core.resources import create_engine
+from core.readiness import readiness
+from core.resources import create_engine, open_resources
 from core.settings import Settings, get_settings
 
 Sections = dict[str, list[Row]]
@@ -35,6 +38,9 @@ COMMANDS = {
     "registered": "tasks the workers can run, with their queue and label schedules",
     "dead-letters": "the newest dead letters",
     "outbox": "kicks committed but not on a stream yet: how many, the oldest's age, refused",
+    "workers": "live worker children: queue, host, pid, heartbeat age, running, done, failed, RSS",
+    "ready": "database, Redis, schema at head, a live worker per queue; exit 1 when not ready"
+    " (a container probe)",
 }
 
 
@@ -45,6 +51,8 @@ async def _redis_state(command: str, settings: DurableConfig, limit: int) -> Sec
             return {"queues": await streams.queues(redis, settings)}
         if command == "pending":
             return {"consumers": await streams.consumers(redis, settings)}
+        if command == "workers":
+            return {"workers": [_worker_row(w) for w in await live_workers(redis, settings)]}
         if command == "active":
             return {"active": await streams.active(redis, settings, limit=limit)}
         return {
@@ -62,6 +70,10 @@ async def collect(command: str, settings: Settings, *, limit: int = 100) -> Sect
         from tasks.broker import broker
 
         return {"registered": stored.registered(broker, settings.durable())}
+    if command == "ready":
+        async with open_resources(settings) as resources:
+            report = await readiness(resources)
+        return {"ready": [_flatten(report)]}
     if command in ("dead-letters", "outbox"):
         engine = create_engine(settings)
         try:
@@ -73,6 +85,31 @@ async def collect(command: str, settings: Settings, *, limit: int = 100) -> Sect
         finally:
             await engine.dispose()
     return await _redis_state(command, settings.durable(), limit)
+
+
+def _worker_row(worker: dict[str, Any]) -> Row:
+    return {
+        "queue": worker["queue"],
+        "consumer": worker["consumer"],
+        "host": worker["host"],
+        "pid": worker["pid"],
+        "heartbeat_age": worker["heartbeat_age"],
+        "running": len(worker["running"]),
+        "done": worker["done"],
+        "failed": worker["failed"],
+        "rss_mb": round(worker["rss_bytes"] / 2**20, 1),
+    }
+
+
+def _flatten(report: dict[str, Any], prefix: str = "") -> Row:
+    """One row of `name.part: value` cells from a nested report."""
+    row: Row = {}
+    for name, value in report.items():
+        if isinstance(value, dict):
+            row |= _flatten(value, f"{prefix}{name}.")
+        else:
+            row[f"{prefix}{name}"] = value
+    return row
 
 
 def table(rows: list[Row]) -> str:
@@ -105,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sections = asyncio.run(collect(args.command, get_settings(), limit=args.limit))
     print(render(sections, as_json=args.json))
+    if args.command == "ready":
+        return 0 if sections["ready"][0]["ready"] else 1
     return 0
 
 

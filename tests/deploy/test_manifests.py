@@ -301,7 +301,8 @@ def test_every_deployment_has_a_disruption_budget_probes_and_resources() -> None
         assert {"requests", "limits"} <= set(container["resources"]), name
     (web,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "stack-web"]
     (container,) = web["spec"]["template"]["spec"]["containers"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     (job,) = of_kind("Job")
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["release"]
 

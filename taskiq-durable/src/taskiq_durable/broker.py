@@ -8,7 +8,6 @@ uses them. A worker runs it with this library's receiver:
     taskiq worker myservice.broker:broker myservice.tasks --receiver taskiq_durable:DurableReceiver
 """
 
-
 from taskiq_durable.canvas.chain import ChainMiddleware
 from taskiq_durable.canvas.middleware import CanvasMiddleware
 from taskiq_durable.config import DurableConfig
@@ -17,6 +16,7 @@ from taskiq_durable.delayed import DelayedDelivery
 from taskiq_durable.durable_broker import DurableBroker
 from taskiq_durable.interrupt import Executions
 from taskiq_durable.lifecycle import LifecycleMiddleware
+from taskiq_durable.presence import WorkerPresence
 from taskiq_durable.queues import RoutingMiddleware
 from taskiq_durable.result_backend import ResultBackend
 from taskiq_durable.retry import RetryMiddleware
@@ -35,8 +35,9 @@ def build_broker(config: DurableConfig, *, dead_letters: DeadLetterStore) -> Dur
     broker = DurableBroker(config, dead_letters)
     broker.with_result_backend(results)
     # Signals first: its post_execute runs last, after every on_error settled the outcome
-    # (docs/patterns/signals.md). Routing sets each sent message's stream.
-    broker.add_middlewares(TaskSignals(), RoutingMiddleware(config))
+    # (docs/patterns/signals.md). Routing sets each sent message's stream. Presence: a worker
+    # child's heartbeat and running tasks (taskiq_durable.presence), for inspect and /ready.
+    broker.add_middlewares(TaskSignals(), RoutingMiddleware(config), WorkerPresence(config))
     # Delayed delivery, retries with backoff, dead letters: docs/delivery.md. Before revoke,
     # time limits and the result middlewares, so that Retry's on_error (run in reverse order)
     # sees the error they settled, and a retried attempt's NoResultError keeps their post_save
