@@ -7,17 +7,21 @@ replaying needs the operator role (app/security.py).
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 from taskiq.exceptions import SendTaskError
 from taskiq_durable.dead_letters import DeadLetterReason
 from taskiq_durable.dead_letters.sql import DeadLetterRow, NotReplayable, list_letters
 
 from app.deps import SessionDep
+from app.errors import control_responses
 from app.security import OperatorDep, ViewerDep
 from tasks.policy import checked_replay
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])
+
+# The id column is a bigint: a larger number names no letter, and must not reach the query.
+MAX_ID = 2**63 - 1
 
 
 # The pydantic mypy plugin's synthesized __init__ takes **kwargs, which clashes with the field.
@@ -49,12 +53,12 @@ class Replayed(BaseModel):
     task_id: str
 
 
-@router.get("")
+@router.get("", responses=control_responses())
 async def get_dead_letters(
     access: ViewerDep,  # first: a refused request opens no session
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     reason: DeadLetterReason | None = None,
 ) -> list[DeadLetterOut]:
     """Newest first; pass the last id seen as `before_id` for the next page."""
@@ -62,8 +66,14 @@ async def get_dead_letters(
     return [DeadLetterOut.of(letter, operator=access.is_operator) for letter in letters]
 
 
-@router.post("/{letter_id}/replay", status_code=status.HTTP_202_ACCEPTED)
-async def replay_dead_letter(letter_id: int, _: OperatorDep, session: SessionDep) -> Replayed:
+@router.post(
+    "/{letter_id}/replay",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=control_responses(404, 409, 503),
+)
+async def replay_dead_letter(
+    letter_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: OperatorDep, session: SessionDep
+) -> Replayed:
     try:
         letter = await checked_replay(session, letter_id)
     except LookupError as exc:

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from taskiq_durable.revoke import TASK_ID_PATTERN, revoke
 
 from app.deps import SettingsDep
+from app.errors import control_responses
 from app.security import OperatorDep
 from tasks.broker import broker
 
@@ -24,7 +25,11 @@ class Revoked(BaseModel):
     state: Literal["REVOKED"] = "REVOKED"
 
 
-@router.post("/{task_id}/revoke", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{task_id}/revoke",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=control_responses(409, 503),
+)
 async def revoke_task(
     task_id: Annotated[str, Path(pattern=TASK_ID_PATTERN)],
     _: OperatorDep,

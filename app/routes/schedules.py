@@ -19,6 +19,7 @@ from taskiq_durable.scheduler.specs import MISFIRE_LABEL, zone
 from taskiq_durable.scheduler.ticks import Misfire
 
 from app.deps import SettingsDep
+from app.errors import body_error, control_responses
 from app.security import OperatorDep, ViewerDep
 from tasks.broker import broker
 from tasks.policy import TaskRefused, argument_error, schedulable_task
@@ -118,16 +119,16 @@ def _code_schedule_ids() -> set[str]:
     }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=control_responses(400, 409, 413))
 async def create_schedule(
     _: OperatorDep, body: ScheduleIn, source: SourceDep, settings: SettingsDep
 ) -> ScheduleOut:
     try:
         schedulable_task(body.task_name)
     except TaskRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise body_error("task_name", body.task_name, str(exc)) from exc
     if error := argument_error(body.task_name, body.args, body.keywords):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error)
+        raise body_error("args", body.args, error)
     if body.schedule_id is not None and (
         body.schedule_id in _code_schedule_ids() or await source.get_schedule(body.schedule_id)
     ):
@@ -148,14 +149,14 @@ async def create_schedule(
     return _out(task, None)
 
 
-@router.get("")
+@router.get("", responses=control_responses())
 async def list_schedules(_: ViewerDep, source: SourceDep) -> list[ScheduleOut]:
     schedules = await source.all_schedules()
     handled = await source.state.handled([s.schedule_id for s in schedules])
     return [_out(s, handled[s.schedule_id]) for s in schedules]
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", responses=control_responses(404))
 async def get_schedule(schedule_id: str, _: ViewerDep, source: SourceDep) -> ScheduleOut:
     task = await source.get_schedule(schedule_id)
     if task is None:
@@ -163,7 +164,9 @@ async def get_schedule(schedule_id: str, _: ViewerDep, source: SourceDep) -> Sch
     return _out(task, (await source.state.handled([schedule_id]))[schedule_id])
 
 
-@router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=control_responses(404)
+)
 async def delete_schedule(schedule_id: str, _: OperatorDep, source: SourceDep) -> Response:
     if await source.get_schedule(schedule_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"schedule {schedule_id!r} not found")
