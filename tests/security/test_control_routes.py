@@ -22,6 +22,7 @@ from tests.security.support import (
 # Routes anyone who reaches the web port may call: the application's own API.
 PUBLIC_ROUTES = {
     ("GET", "/health"),
+    ("GET", "/ready"),
     ("POST", "/imports"),
     ("GET", "/imports/{import_id}"),
     ("GET", "/imports/{import_id}/events"),

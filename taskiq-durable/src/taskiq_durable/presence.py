@@ -50,18 +50,6 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return now
 """
-# KEYS[1]: the index; ARGV[1]: the key prefix of the documents. The server's time, then each
-# live child's heartbeat and document, so a reader computes ages on one clock.
-_READ = """
-local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local out = {now}
-local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-for i = 1, #members, 2 do
-  local doc = redis.call('GET', ARGV[1] .. members[i])
-  if doc then table.insert(out, members[i + 1]) table.insert(out, doc) end
-end
-return out
-"""
 
 
 def workers_index(config: DurableConfig) -> str:
@@ -86,9 +74,20 @@ def _rss_bytes() -> int:
 async def live_workers(redis: Redis, config: DurableConfig) -> list[dict[str, Any]]:
     """The documents of the worker children alive now, each with `heartbeat_age` (seconds) and
     every running task's `running_for` (seconds), on the Redis server's clock."""
-    now, *pairs = await redis.eval(_READ, 1, workers_index(config), _document_key(config, ""))
+    # Plain commands, not a script: a script may touch only the keys it declares, and the
+    # documents' names are read from the index. The server's time comes first, so ages are on
+    # one clock; a document that expired between the two round trips is skipped.
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.time()
+        pipe.zrange(workers_index(config), 0, -1, withscores=True)
+        (seconds, micros), members = await pipe.execute()
+    now = int(seconds) * 1000 + int(micros) // 1000
+    names = [member.decode() if isinstance(member, bytes) else member for member, _ in members]
+    raws = await redis.mget([_document_key(config, name) for name in names]) if names else []
     workers = []
-    for heartbeat, raw in zip(pairs[::2], pairs[1::2], strict=True):
+    for (_, heartbeat), raw in zip(members, raws, strict=True):
+        if raw is None:
+            continue
         doc: dict[str, Any] = json.loads(raw)
         doc["heartbeat_age"] = round((int(now) - int(heartbeat)) / 1000, 3)
         for task in doc["running"]:
