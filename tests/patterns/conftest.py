@@ -22,7 +22,7 @@ def start_worker(start: StartProcess, *, concurrency: int, **env: str) -> StackP
     command = procfile_commands()["worker"].replace(
         "tasks.registry", f"tasks.registry {TEST_TASKS}"
     )
-    return start("worker", command, WORKER_CONCURRENCY=str(concurrency), **SMALL_POOLS, **env)
+    return start("worker", command, WORKER_CONCURRENCY=str(concurrency), **(SMALL_POOLS | env))
 
 
 async def until(

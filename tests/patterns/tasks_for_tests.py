@@ -5,10 +5,14 @@
 
 import asyncio
 import json
+import os
 from typing import Any
 
-from taskiq import TaskiqDepends
+from taskiq import TaskiqDepends, TaskiqMessage
 from taskiq.depends.progress_tracker import ProgressTracker
+from taskiq_durable.canvas import chord as chord_module
+from taskiq_durable.delayed import delayed_delivery
+from taskiq_durable.durable_broker import durable_broker
 
 from tasks.broker import broker
 from tasks.deps import RedisClient, StackSettings
@@ -118,3 +122,25 @@ async def flaky_mul(
     if attempt <= fails:
         raise ConnectionError(f"{name}: attempt {attempt} fails")
     return x * factor
+
+
+# A member labelled `test_fault_at=<point>` pauses, on its first run only, at that point of the
+# chord completion path (taskiq_durable.canvas.chord.fault_hook) and says where and in which
+# process under `<prefix>:test:paused`, for the test to SIGKILL it there.
+FAULT_AT = "test_fault_at"
+
+
+async def _pause_for_fault(point: str, message: TaskiqMessage) -> None:
+    if message.labels.get(FAULT_AT) != point:
+        return
+    durable = durable_broker(broker)
+    redis = delayed_delivery(durable).redis
+    if not await redis.set(durable.config.key("test", "fault", message.task_id), 1, nx=True):
+        return  # the redelivered run goes on
+    await redis.rpush(
+        durable.config.key("test", "paused"), json.dumps({"pid": os.getpid(), "point": point})
+    )
+    await asyncio.sleep(GATE_SECONDS)
+
+
+chord_module.fault_hook = _pause_for_fault

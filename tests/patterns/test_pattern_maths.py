@@ -121,7 +121,10 @@ def test_kick_labels() -> None:
     assert labels == {
         "expires_at": NOW.timestamp() + 10,
         "queue_name": "p:queue:urgent",
-        "canvas_link": '{"task_name":"test.record","args":[],"kwargs":{"name":"ok"},"labels":{}}',
+        "canvas_link": (
+            '{"task_name":"test.record","args":[],"kwargs":{"name":"ok"},"labels":{},'
+            '"immutable":false}'
+        ),
     }
     assert kick_labels(now=NOW, config=settings.durable()) == {}
 

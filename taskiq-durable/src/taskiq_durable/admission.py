@@ -3,9 +3,10 @@
 In order: a message delivered more than MAX_DELIVERIES times (a poison message) and one that
 must not run (undecodable, unknown task, bad arguments) become dead letters; one received
 before its `eta` is parked in delayed delivery until then; one over its task's `rate_limit`
-gets the next free start slot and is parked until that slot. Everything else runs now. A parked
-or dead-lettered message is stored before it is acknowledged, so a crash in between runs it
-twice, never zero times.
+gets the next free start slot and is parked until that slot. A run-once message (a chord's
+callback) runs only for its first kick (taskiq_durable.canvas.once). Everything else runs now.
+A parked or dead-lettered message is stored before it is acknowledged, so a crash in between
+runs it twice, never zero times.
 
 A dead-lettered message with a task id also ends that task: a `TaskDeadLettered` result is
 stored under its id (unless a result is stored already) and the middlewares' `post_save` sees it,
@@ -19,6 +20,7 @@ import time
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware
 from taskiq.utils import maybe_awaitable
 
+from taskiq_durable.canvas.once import first_kick
 from taskiq_durable.dead_letters.checks import CallShape, Checked, check_message, poison_letter
 from taskiq_durable.dead_letters.letters import (
     DEAD_LETTER_LABEL,
@@ -65,7 +67,18 @@ class Admission:
             )
             await self._end(checked)
             return None
-        return None if await self._park(checked.message) else checked.received
+        if await self._park(checked.message):
+            return None
+        if not await first_kick(
+            delayed_delivery(self._broker).redis, self._broker.config, checked.message.labels
+        ):
+            logger.info(
+                "task %s %s: another kick of it ran already, not run again",
+                checked.message.task_name,
+                checked.message.task_id,
+            )
+            return None
+        return checked.received
 
     async def _end(self, letter: DeadLetter) -> None:
         """Store the letter's final state under its task id and hand it to `post_save`, as

@@ -2,15 +2,18 @@
 
 No task waits for the members. Each member carries the `canvas_chord` label; when it finishes,
 `CanvasMiddleware.post_save` (after its result is stored) adds its id to the chord's Redis set.
-The member that completes the set claims the chord (SET NX) and kicks the callback with the
-member results in header order. A member that finally fails claims it instead and kicks the
-chord's `on_error` with a `TaskFailure`; the callback then never runs (Celery's chord error).
-Redelivered members add nothing to the set and lose the claim, so the callback is kicked once.
+Any member run that finds the set complete, and the chord not yet marked fired, kicks the
+callback with the member results in header order, as a run-once message of the chord
+(`taskiq_durable.canvas.once`): a member killed after its result was stored, after it counted
+itself or after it kicked is redelivered and kicks again, and the worker runs only the first
+kick. A member that finally fails kicks the chord's `on_error` with a `TaskFailure` as a kick
+of the same run-once message, so of the callback and the error callback exactly one runs
+(Celery's chord error: the callback never runs).
 """
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ from taskiq import AsyncBroker, AsyncTaskiqTask, TaskiqMessage, TaskiqResult
 from taskiq_durable.canvas import state
 from taskiq_durable.canvas.group import GroupHandle, apply_group, member_ids
 from taskiq_durable.canvas.link import failure_of
+from taskiq_durable.canvas.once import once_labels
 from taskiq_durable.canvas.signature import Signature
 from taskiq_durable.config import DurableConfig
 from taskiq_durable.labels import label_flag
@@ -28,6 +32,16 @@ from taskiq_durable.lifecycle import IGNORE_RESULT
 CHORD = "canvas_chord"
 
 logger = logging.getLogger(__name__)
+
+# Fault tests only: awaited at each named point of a member's completion path ("finished",
+# "counted", "kicked"), so a test can SIGKILL the member there. None in production.
+FaultHook = Callable[[str, TaskiqMessage], Awaitable[None]]
+fault_hook: FaultHook | None = None
+
+
+async def _at(point: str, message: TaskiqMessage) -> None:
+    if fault_hook is not None:
+        await fault_hook(point, message)
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,7 @@ async def member_finished(
     result: TaskiqResult[Any],
 ) -> None:
     chord_id = str(message.labels[CHORD])
+    await _at("finished", message)  # its result is stored
     chord = await state.load_chord(redis, settings, chord_id)
     if chord is None or message.task_id not in chord.member_ids:
         logger.error("chord %s of member %s is unknown or expired", chord_id, message.task_id)
@@ -90,11 +105,14 @@ async def member_finished(
         chord.member_ids
     ):
         return
+    await _at("counted", message)  # it completed the set
     results = [
         (await broker.result_backend.get_result(member_id)).return_value
         for member_id in chord.member_ids
     ]
-    await _fire(broker, redis, settings, chord_id, chord.callback, [results], chord.callback_id)
+    await _fire(
+        broker, redis, settings, chord_id, chord.callback, [results], chord.callback_id, message
+    )
 
 
 async def _fire(
@@ -105,10 +123,13 @@ async def _fire(
     target: Signature | None,
     prepended: list[Any],
     task_id: str,
+    member: TaskiqMessage | None = None,
 ) -> None:
-    if not await state.claim(redis, settings, chord_id):
+    if await state.fired(redis, settings, chord_id):
         return
     if target is not None:
-        await target.kiq(broker, *prepended, task_id=task_id)
+        await target.kiq(broker, *prepended, task_id=task_id, **once_labels(chord_id))
         logger.info("chord %s: kicked %s as %s", chord_id, target.task_name, task_id)
+    if member is not None:
+        await _at("kicked", member)  # kicked, not yet marked fired
     await state.mark_fired(redis, settings, chord_id)

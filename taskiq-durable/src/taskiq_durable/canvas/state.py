@@ -1,4 +1,4 @@
-"""A chord's bookkeeping in Redis: JSON state, the set of finished members, the fire claim.
+"""A chord's bookkeeping in Redis: JSON state, the set of finished members, the fired mark.
 
 Keys live under `<prefix>:canvas:chord:<id>` and expire `result_ttl_seconds` after the last
 member finished (each update refreshes them), like the member results they point to.
@@ -10,10 +10,6 @@ from redis.asyncio import Redis
 from taskiq_durable.canvas.signature import Signature
 from taskiq_durable.config import DurableConfig
 
-# How long a member that claimed the chord may take to kick the callback. Only a member whose
-# process died between claim and kick holds it that long; its message is redelivered (after the
-# broker's idle timeout, minutes later) and the redelivered run claims again and kicks.
-CLAIM_LEASE_SECONDS = 30
 KICKED = "kicked"
 
 
@@ -58,12 +54,12 @@ async def count_finished(
     return int(replies[-1])
 
 
-async def claim(redis: Redis, settings: DurableConfig, chord_id: str) -> bool:
-    """Whether this run won the right to fire the chord (its callback or its on_error)."""
-    key = chord_key(settings, chord_id, "fired")
-    return bool(await redis.set(key, "claimed", nx=True, ex=CLAIM_LEASE_SECONDS))
+async def fired(redis: Redis, settings: DurableConfig, chord_id: str) -> bool:
+    """Whether a kick of the chord's outcome was recorded (a later kick would not run anyway:
+    this only saves sending it)."""
+    return await redis.get(chord_key(settings, chord_id, "fired")) is not None
 
 
 async def mark_fired(redis: Redis, settings: DurableConfig, chord_id: str) -> None:
-    """After the kick: the claim becomes permanent (for the state's lifetime)."""
+    """After the kick (for the state's lifetime)."""
     await redis.set(chord_key(settings, chord_id, "fired"), KICKED, ex=settings.result_ttl_seconds)
