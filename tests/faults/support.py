@@ -88,12 +88,18 @@ class Effects:
                 raise AssertionError(f"timed out after {within}s waiting for a worker")
             await asyncio.sleep(0.1)
 
-    async def wait_for(self, jobs: int, *, within: float, what: str) -> None:
-        deadline = time.monotonic() + within
-        while (done := await self.count()) < jobs:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {within}s waiting for {what}: {done}")
+    async def wait_at_most(self, jobs: int, seconds: float) -> int:
+        """Poll until `jobs` effects are stored or `seconds` have passed; how many are."""
+        deadline = time.monotonic() + seconds
+        while True:
+            done = await self.count()
+            if done >= jobs or time.monotonic() >= deadline:
+                return done
             await asyncio.sleep(0.2)
+
+    async def wait_for(self, jobs: int, *, within: float, what: str) -> None:
+        if (done := await self.wait_at_most(jobs, within)) < jobs:
+            raise AssertionError(f"timed out after {within}s waiting for {what}: {done}")
 
     async def end_state(self, jobs: Iterable[int]) -> EndState:
         expected = list(jobs)
@@ -205,9 +211,22 @@ def slope_mb_per_hour(series: list[tuple[float, float]]) -> float:
     return 3600 * sum((t - mean_t) * (y - mean_y) for t, y in series) / spread
 
 
+def worker_children(worker: StackProcess) -> set[int]:
+    """The worker's children (not their CPU-pool processes, which are started on demand)."""
+    return {child.pid for child in psutil.Process(worker.popen.pid).children()}
+
+
 def report(fault: str, **figures: object) -> None:
     """One line per fault, the figures docs/reliability.md's table is filled from (`pytest -s`)."""
     print(f"\nFAULT {fault}: " + ", ".join(f"{key}={value}" for key, value in figures.items()))
+
+
+def group_state(redis: SyncRedis, stream: str, group: str) -> tuple[int, int]:
+    """(pending, undelivered) of `group` on `stream`. Undelivered entries are counted, not read
+    from XINFO's `lag`: Redis reports no lag (nil) after it reloaded the stream from its AOF."""
+    (info,) = [g for g in redis.xinfo_groups(stream) if g["name"] == group]
+    after = f"({info['last-delivered-id']}"
+    return int(info["pending"]), len(redis.xrange(stream, after, "+") or [])
 
 
 def wait_idle(redis: SyncRedis, settings: Settings, *, within: float) -> None:
@@ -215,7 +234,6 @@ def wait_idle(redis: SyncRedis, settings: Settings, *, within: float) -> None:
     stream, group = settings.key("queue", "default"), settings.key("workers")
 
     def idle() -> bool:
-        (info,) = [g for g in redis.xinfo_groups(stream) if g["name"] == group]
-        return int(info["pending"]) == 0 and int(info["lag"] or 0) == 0
+        return group_state(redis, stream, group) == (0, 0)
 
     wait_until(idle, within=within, what="no pending, nothing undelivered")

@@ -5,6 +5,7 @@ the run the stream is trimmed to nothing and every per-task key (results) carrie
 Redis key grows without limit."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -73,9 +74,11 @@ async def test_a_50000_job_backlog_completes_with_bounded_memory_and_keys(
     queued_mb = int(sync_redis.info("memory")["used_memory"]) / 2**20
 
     worker = start_fault_worker(**WORKER_ENV)
+    started = time.monotonic()
     sampler = MemorySampler([worker], sync_redis, every=2.0)
     with sampler.running():
         await effects.wait_for(JOBS, within=1400, what="every job's effect")
+        all_done = time.monotonic() - started
         wait_idle(sync_redis, settings, within=60)
         wait_until(lambda: sync_redis.xlen(stream) == 0, within=60, what="stream trimmed")
     after_mb = int(sync_redis.info("memory")["used_memory"]) / 2**20
@@ -97,6 +100,7 @@ async def test_a_50000_job_backlog_completes_with_bounded_memory_and_keys(
         lost=state.lost,
         duplicated=state.duplicated,
         ran_twice=state.ran_twice,
+        all_done_s=f"{all_done:.0f}",
         peak_rss_mb={name: round(mb) for name, mb in peaks.items()},
         child_rss_slope_mb_h={
             name: round(slope_mb_per_hour(series[len(series) // 2 :]))

@@ -11,7 +11,7 @@ from taskiq_durable.dead_letters import DeadLetterReason
 
 from core.settings import Settings
 from tests.faults.conftest import StartFaultWorker
-from tests.faults.support import Effects, kick, report, wait_idle
+from tests.faults.support import Effects, kick, report, wait_idle, worker_children
 
 pytestmark = pytest.mark.faults
 
@@ -28,7 +28,7 @@ async def test_poison_messages_are_dead_lettered_while_good_traffic_continues(
 ) -> None:
     worker = start_fault_worker(WORKER_PROCESSES="2", WORKER_CONCURRENCY="20")
     await effects.warm_up(client_broker)
-    pids = worker.alive_pids()
+    children = worker_children(worker)
     stream = settings.key("queue", "default")
     effect_by_name: AsyncKicker[..., object] = AsyncKicker("tests.faults.effect", client_broker, {})
     unknown: AsyncKicker[..., object] = AsyncKicker("tests.faults.no_such_task", client_broker, {})
@@ -75,4 +75,4 @@ async def test_poison_messages_are_dead_lettered_while_good_traffic_continues(
         ]
     )
     assert (state.lost, state.duplicated) == (0, 0)
-    assert worker.alive_pids() == pids  # no child died or was replaced
+    assert worker_children(worker) == children  # no child died or was replaced

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 from taskiq import AsyncBroker
 
@@ -20,19 +19,14 @@ from core.settings import Settings
 from deploy.postgres_server import PostgresServer
 from deploy.release import release
 from tests.faults.conftest import StartFaultWorker
-from tests.faults.support import Effects, kick, report
-from tests.support.processes import StackProcess, free_port
+from tests.faults.support import Effects, kick, report, worker_children
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.faults
 
 JOBS = 3000
 DOWN_SECONDS = 3.0
 DATABASE = "stack"
-
-
-def worker_children(worker: StackProcess) -> set[int]:
-    """The worker's children (not their CPU-pool processes, which come and go)."""
-    return {child.pid for child in psutil.Process(worker.popen.pid).children()}
 
 
 @dataclass

@@ -24,21 +24,25 @@ from pathlib import Path
 import pytest
 from redis import Redis as SyncRedis
 from taskiq import AsyncBroker
-from taskiq_durable.delayed import later
+from taskiq_durable.delayed import due_set_key, later
 
 from core.settings import Settings
 from tasks.broker import build_stack_broker
 from tests.delivery.throwaway_redis import NO_PERSISTENCE, ThrowawayRedis
 from tests.faults.conftest import StartFaultWorker
-from tests.faults.support import Effects, kick, report
+from tests.faults.support import Effects, group_state, kick, report
 from tests.faults.tasks_for_faults import effect
-from tests.support.processes import StackProcess, free_port
+from tests.support.processes import StackProcess, free_port, wait_until
 
 pytestmark = pytest.mark.faults
 
 JOBS = 1000
 DELAYED = range(JOBS, JOBS + 20)
-COUNTDOWN = 20.0  # the delayed jobs are still parked when Redis dies
+COUNTDOWN = 30.0
+# Redis dies once a quarter of the load is done, or this long before the delayed jobs are due
+# (a loaded machine is slow to get there), so they are still parked.
+BEFORE_DUE = 8.0
+DUE_SET = due_set_key("queue:default")  # the key family of the queue's delayed set
 MODES = {
     "none": NO_PERSISTENCE,
     "aof-everysec": ("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
@@ -60,9 +64,9 @@ def contents(redis: SyncRedis, settings: Settings) -> Counter[str]:
         found[family] += int(getattr(redis, size)(key)) if size else 1
     stream, group = settings.key("queue", "default"), settings.key("workers")
     if redis.exists(stream):
-        (info,) = [g for g in redis.xinfo_groups(stream) if g["name"] == group]
-        found["queue:default pending"] = int(info["pending"])
-        found["queue:default undelivered"] = int(info["lag"] or 0)
+        pending, undelivered = group_state(redis, stream, group)
+        found["queue:default pending"] = pending
+        found["queue:default undelivered"] = undelivered
     return found
 
 
@@ -113,8 +117,11 @@ async def test_redis_crash_loses_only_what_persistence_does_not_keep(
         for n in DELAYED:
             await delayed.kiq(n)
         delayed_due = time.monotonic() + COUNTDOWN
+        parked = due_set_key(own.key("queue", "default"))
+        wait_until(lambda: redis.zcard(parked) == len(DELAYED), within=10, what="parked")
         await kick(broker, range(JOBS), hold=0.005)
-        await effects.wait_for(JOBS // 4, within=120, what="a quarter of the load done")
+        await effects.wait_for(1, within=60, what="the load under way")
+        await effects.wait_at_most(JOBS // 4, delayed_due - BEFORE_DUE - time.monotonic())
 
         with frozen(worker):
             before = contents(redis, own)
@@ -140,7 +147,7 @@ async def test_redis_crash_loses_only_what_persistence_does_not_keep(
             jobs=state.jobs,
             undelivered=before["queue:default undelivered"],
             in_flight=before["queue:default pending"],
-            delayed=before["delayed"],
+            delayed=before[DUE_SET],
             lost=state.lost,
             duplicated=state.duplicated,
             ran_twice=state.ran_twice,
@@ -148,7 +155,7 @@ async def test_redis_crash_loses_only_what_persistence_does_not_keep(
         assert worker.popen.poll() is None  # no worker exit
         assert state.duplicated == 0
         assert before["queue:default pending"] > 0
-        assert before["delayed"] == len(DELAYED)
+        assert before[DUE_SET] == len(DELAYED)
         if mode == "none":
             assert after == Counter()  # stream, pending entries, delayed set, results: all gone
             assert state.lost > 0
