@@ -52,14 +52,20 @@ async def stored_values(redis: Redis, key: str) -> list[Any]:
 
 
 async def non_json_values(redis: Redis, prefix: str) -> dict[str, Any]:
-    """Every value under `prefix` that is not JSON, by key."""
+    """Every value under `prefix` that is not JSON, by key. The live-worker indexes (sorted
+    sets of consumer names, `<prefix>:readers:<queue>` and `<prefix>:workers`) hold identifiers,
+    not serialised data; the documents they point to are checked like every other value."""
     bad: dict[str, Any] = {}
+    indexes = (f"{prefix}:readers:", f"{prefix}:workers")
     async for raw_key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-        for value in await stored_values(redis, raw_key.decode()):
+        key = raw_key.decode()
+        if key.startswith(indexes[0]) or key == indexes[1]:
+            continue
+        for value in await stored_values(redis, key):
             try:
                 json.loads(value)
             except ValueError:
-                bad[raw_key.decode()] = value
+                bad[key] = value
     return bad
 
 
