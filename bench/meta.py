@@ -46,6 +46,8 @@ def machine() -> dict[str, str]:
         "RAM": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
+        # The cores may be shared: absolute numbers move with this, ratios less.
+        "load average at start (1/5/15 min)": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
 
 

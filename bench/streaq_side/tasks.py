@@ -3,7 +3,7 @@
 One `Worker` on Redis streams with `concurrency` slots, tasks registered with `@worker.task()`,
 and a `lifespan` in which each worker process builds its database engine (tasks read it from
 `worker.context`). JSON instead of streaq's default pickle: nothing here unpickles what Redis
-holds.
+holds; an exception result is stored as its text.
 """
 
 import asyncio
@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from streaq import Worker
@@ -41,7 +42,9 @@ worker = Worker(
     redis_url=redis_url(),
     queue_name="bench",
     concurrency=concurrency(),
-    serializer=json.dumps,
+    # default=str: a failed task's result is its exception, which JSON cannot hold; without it
+    # streaq's worker dies storing the result of the first task that raised.
+    serializer=partial(json.dumps, default=str),
     deserializer=json.loads,
     lifespan=lifespan,
 )
