@@ -20,7 +20,7 @@ import time
 from taskiq import AsyncBroker, TaskiqMessage, TaskiqMiddleware
 from taskiq.utils import maybe_awaitable
 
-from taskiq_durable.canvas.once import first_kick
+from taskiq_durable.canvas.once import ONCE, first_kick
 from taskiq_durable.dead_letters.checks import CallShape, Checked, check_message, poison_letter
 from taskiq_durable.dead_letters.letters import (
     DEAD_LETTER_LABEL,
@@ -69,8 +69,10 @@ class Admission:
             return None
         if await self._park(checked.message):
             return None
-        if not await first_kick(
-            delayed_delivery(self._broker).redis, self._broker.config, checked.message.labels
+        # Only run-once messages (a chord's outcome) ask Redis; every other message runs.
+        labels = checked.message.labels
+        if ONCE in labels and not await first_kick(
+            delayed_delivery(self._broker).redis, self._broker.config, labels
         ):
             logger.info(
                 "task %s %s: another kick of it ran already, not run again",
